@@ -1,0 +1,111 @@
+//! The one place where errors become HTTP statuses.
+//!
+//! Every error answer is `{"error":{"code","message"}}`: `code` is a stable machine-readable
+//! word, `message` says what was wrong and where (the field, or the line and column of a file).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::formats::FormatError;
+use crate::tm::TmError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A request whose shape or values are wrong.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// A field with a wrong value: the message starts with the field's name.
+    pub fn invalid_field(field: &str, problem: impl std::fmt::Display) -> Self {
+        ApiError::bad_request("invalid_field", format!("`{field}` {problem}"))
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn too_large(limit_bytes: u64) -> Self {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than the limit of {limit_bytes} bytes"),
+        )
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, message = %self.message, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<TmError> for ApiError {
+    fn from(error: TmError) -> Self {
+        match error {
+            TmError::NotFound(_) => ApiError::not_found(error.to_string()),
+            TmError::Duplicate { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "duplicate", error.to_string())
+            }
+            TmError::InvalidEdit(message) => ApiError::bad_request("invalid_field", message),
+            TmError::CommitFailed(_) | TmError::WriterStopped | TmError::ReadOnly => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string())
+            }
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<FormatError> for ApiError {
+    fn from(error: FormatError) -> Self {
+        match error {
+            FormatError::Syntax { .. } => ApiError::bad_request("malformed_file", error.to_string()),
+            FormatError::Io(_) => ApiError::internal(error.to_string()),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        ApiError::internal(format!("a background task failed: {error}"))
+    }
+}

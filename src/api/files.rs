@@ -1,0 +1,264 @@
+//! File import and export (`/api/v1/import`, `/api/v1/export`).
+//!
+//! An upload streams to a temporary file in the data directory (never into memory), within
+//! its own size limit, and is parsed on the blocking pool. Nothing is stored unless the whole
+//! file parses; then all its units go to the writer as one commit, so an import is all or
+//! nothing even if the server dies half-way.
+
+use std::collections::HashMap;
+use std::io::{BufReader, Write};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::segments::check_lang;
+use super::wire::{Reply, WireFormat};
+use super::AppState;
+use crate::formats::{self, Format, ImportOptions, Parsed, Skipped};
+use crate::tm::{Status, DEFAULT_COLLECTION};
+
+#[derive(Debug, Serialize)]
+pub struct ImportResponse {
+    pub imported: usize,
+    pub duplicates: usize,
+    pub skipped: usize,
+    pub errors: Vec<Skipped>,
+}
+
+const IMPORT_PARAMETERS: [&str; 5] = ["format", "source_lang", "target_lang", "collection", "status"];
+
+fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    match params.keys().find(|key| !known.contains(&key.as_str())) {
+        Some(unknown) => Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!(
+                "unknown query parameter `{unknown}`; expected one of {}",
+                known.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
+    let name = params
+        .get("format")
+        .ok_or_else(|| ApiError::bad_request("missing_field", "`format` is required (tsv or tmx)"))?;
+    Format::parse(name)
+        .ok_or_else(|| ApiError::invalid_field("format", format!("`{name}` is not one of tsv, tmx")))
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Query(params): Query<HashMap<String, String>>,
+    request: Request,
+) -> Result<Reply<ImportResponse>, ApiError> {
+    // Check the parameters before reading a byte of a possibly huge body.
+    reject_unknown(&params, &IMPORT_PARAMETERS)?;
+    let file_format = parse_format(&params)?;
+    let mut languages = Vec::new();
+    for field in ["source_lang", "target_lang"] {
+        let tag = params.get(field).cloned().ok_or_else(|| {
+            ApiError::bad_request("missing_field", format!("`{field}` is required"))
+        })?;
+        check_lang(field, &tag)?;
+        languages.push(tag);
+    }
+    let collection = params
+        .get("collection")
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_COLLECTION.to_owned());
+    if collection.trim().is_empty() {
+        return Err(ApiError::invalid_field("collection", "is empty"));
+    }
+    let status = match params.get("status").map(String::as_str) {
+        None | Some("approved") => Status::Approved,
+        Some("draft") => Status::Draft,
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "status",
+                format!("`{other}` is not one of approved, draft"),
+            ))
+        }
+    };
+    let options = ImportOptions {
+        target_lang: languages.pop().expect("two languages"),
+        source_lang: languages.pop().expect("two languages"),
+        collection,
+        status,
+        author: None,
+        max_text_chars: state.config.limits.max_text_chars,
+    };
+
+    let spool = spool_body(&state, request.into_body()).await?;
+    let parsed: Parsed = tokio::task::spawn_blocking(move || {
+        let path: &std::path::Path = &spool;
+        match file_format {
+            Format::Tsv => {
+                let file = std::fs::File::open(path)?;
+                formats::tsv::read(BufReader::with_capacity(64 * 1024, file), &options)
+            }
+            Format::Tmx => formats::tmx::read_file(path, &options),
+        }
+    })
+    .await??;
+
+    let units_count = parsed.units.len();
+    let outcomes = if units_count == 0 {
+        Vec::new()
+    } else {
+        state.tm.add(parsed.units).await?
+    };
+    let imported = outcomes.iter().filter(|outcome| outcome.created).count();
+    tracing::info!(
+        imported,
+        duplicates = units_count - imported,
+        skipped = parsed.skipped.len(),
+        format = %file_format,
+        "import finished"
+    );
+    Ok(Reply::ok(
+        format,
+        ImportResponse {
+            imported,
+            duplicates: units_count - imported,
+            skipped: parsed.skipped.len(),
+            errors: parsed.skipped,
+        },
+    ))
+}
+
+/// Streams the request body into a temporary file in the data directory, refusing it once
+/// it passes the import size limit. The file is removed when the returned handle drops.
+async fn spool_body(state: &AppState, body: Body) -> Result<tempfile::TempPath, ApiError> {
+    let limit = state.config.limits.import_body_bytes;
+    let incoming = state.tm.dir().join("incoming");
+    std::fs::create_dir_all(&incoming)
+        .map_err(|error| ApiError::internal(format!("cannot create {}: {error}", incoming.display())))?;
+    let file = tempfile::NamedTempFile::new_in(&incoming)
+        .map_err(|error| ApiError::internal(format!("cannot create an upload file: {error}")))?;
+    let (file, path) = file.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut stream = body.into_data_stream();
+    let mut received: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk: Bytes = chunk.map_err(|error| {
+            ApiError::bad_request("bad_body", format!("the upload was interrupted: {error}"))
+        })?;
+        received += chunk.len() as u64;
+        if received > limit {
+            return Err(ApiError::too_large(limit));
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+            .await
+            .map_err(|error| ApiError::internal(format!("cannot store the upload: {error}")))?;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file)
+        .await
+        .map_err(|error| ApiError::internal(format!("cannot store the upload: {error}")))?;
+    if received == 0 {
+        return Err(ApiError::bad_request(
+            "bad_body",
+            "the request body is empty; send the file as the body",
+        ));
+    }
+    Ok(path)
+}
+
+const EXPORT_PARAMETERS: [&str; 3] = ["format", "collection", "source_lang"];
+
+/// Sends written bytes to the HTTP response in chunks.
+struct ChannelWriter {
+    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buffer: Vec<u8>,
+}
+
+const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= EXPORT_CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    reject_unknown(&params, &EXPORT_PARAMETERS)?;
+    let file_format = match params.get("format") {
+        None => Format::Tmx,
+        Some(_) => parse_format(&params)?,
+    };
+    if file_format != Format::Tmx {
+        return Err(ApiError::invalid_field("format", "export supports tmx only"));
+    }
+    let source_lang = params
+        .get("source_lang")
+        .cloned()
+        .unwrap_or_else(|| "*all*".to_owned());
+    if source_lang != "*all*" {
+        check_lang("source_lang", &source_lang)?;
+    }
+    let collection = params.get("collection").cloned();
+    let (sender, receiver) = tokio::sync::mpsc::channel(8);
+    let tm = state.tm.clone();
+    tokio::task::spawn_blocking(move || {
+        let error_sender = sender.clone();
+        let writer = ChannelWriter {
+            sender,
+            buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
+        };
+        let result = (|| -> Result<(), std::io::Error> {
+            let mut tmx = formats::tmx::TmxWriter::begin(writer, &source_lang)?;
+            tm.for_each_unit(collection.as_deref(), |unit| {
+                tmx.write_unit(&unit)
+                    .map_err(|error| crate::tm::TmError::CommitFailed(error.to_string()))
+            })
+            .map_err(|error| std::io::Error::other(error.to_string()))?;
+            tmx.finish()?;
+            Ok(())
+        })();
+        if let Err(error) = result {
+            // The status line is already sent: end the body with an error so the client sees
+            // a truncated transfer rather than a complete-looking file.
+            tracing::warn!(%error, "export stopped");
+            let _ = error_sender.blocking_send(Err(error));
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-tmx+xml; charset=utf-8"),
+    );
+    headers.insert(
+        CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"attache-export.tmx\""),
+    );
+    Ok(response)
+}

@@ -1,0 +1,100 @@
+//! The HTTP API: axum routes, request and response bodies, errors.
+//!
+//! Only this module knows HTTP, JSON and MessagePack. Handlers validate everything before
+//! they touch the store (a rejected request changes nothing) and run searches on the blocking
+//! pool, never on the async executor.
+
+pub mod error;
+pub mod files;
+pub mod segments;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::tm::Tm;
+use error::ApiError;
+use wire::{Reply, WireFormat};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub tm: Arc<Tm>,
+    pub config: Arc<Config>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HealthResponse {
+    status: &'static str,
+    segments: u64,
+    version: &'static str,
+}
+
+async fn health(
+    State(state): State<AppState>,
+    format: WireFormat,
+) -> Result<Reply<HealthResponse>, ApiError> {
+    let tm = state.tm.clone();
+    let segments = tokio::task::spawn_blocking(move || tm.count()).await?;
+    Ok(Reply::ok(
+        format,
+        HealthResponse {
+            status: "ok",
+            segments,
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    ))
+}
+
+async fn unknown_route(request: axum::extract::Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no such endpoint: {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+pub fn router(state: AppState) -> Router {
+    let json_limit = state.config.limits.json_body_bytes;
+    let json_routes = Router::new()
+        .route("/api/v1/lookup", post(segments::lookup))
+        .route("/api/v1/segments", post(segments::add))
+        .route(
+            "/api/v1/segments/{id}",
+            get(segments::get)
+                .put(segments::update)
+                .delete(segments::delete),
+        )
+        .route("/api/v1/concordance", get(segments::concordance))
+        .route("/api/v1/export", get(files::export))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(json_limit));
+    // Imports stream to disk and count their own bytes against limits.import_body_bytes.
+    let file_routes = Router::new()
+        .route("/api/v1/import", post(files::import))
+        .layer(DefaultBodyLimit::disable());
+    json_routes
+        .merge(file_routes)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(|request: axum::extract::Request| async move {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed on {}", request.method(), request.uri().path()),
+            )
+        })
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_panic| {
+            axum::response::IntoResponse::into_response(ApiError::internal(
+                "the server hit an internal error while handling this request",
+            ))
+        }))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,626 @@
+//! Lookup, concordance and the segment resource (`/api/v1/segments`).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::wire::{Payload, Reply, WireFormat};
+use super::AppState;
+use crate::formats::text_problem;
+use crate::tm::{self, ConcordanceQuery, LookupQuery, NewUnit, Origin, Status, Unit, Variant};
+
+/// RFC 3339 text of a millisecond timestamp.
+pub fn rfc3339(millis: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
+        .ok()
+        .and_then(|date| {
+            date.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks a language tag field.
+pub fn check_lang(field: &str, tag: &str) -> Result<(), ApiError> {
+    crate::lang::validate(tag).map_err(|error| {
+        ApiError::bad_request("invalid_language", format!("`{field}`: {error}"))
+    })
+}
+
+/// Checks a segment text field: present, not blank, within the length limit, XML-safe.
+pub fn check_text(field: &str, text: &str, max_chars: usize) -> Result<(), ApiError> {
+    match text_problem(text, max_chars) {
+        None => Ok(()),
+        Some(problem) if problem.starts_with("is ") && problem.contains("over the limit") => Err(
+            ApiError::bad_request("text_too_long", format!("`{field}` {problem}")),
+        ),
+        Some(problem) => Err(ApiError::invalid_field(field, problem)),
+    }
+}
+
+fn check_collection(field: &str, name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid_field(field, "is empty"));
+    }
+    if name.chars().count() > 200 {
+        return Err(ApiError::invalid_field(field, "is longer than 200 characters"));
+    }
+    Ok(())
+}
+
+fn require<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::bad_request("missing_field", format!("`{field}` is required")))
+}
+
+fn parse_id(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("`{raw}` is not a segment id (a positive integer)"),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Lookup
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    text: Option<String>,
+    source_lang: Option<String>,
+    target_lang: Option<String>,
+    min_score: Option<f64>,
+    limit: Option<i64>,
+    collections: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchDto {
+    id: u64,
+    score: u8,
+    source: String,
+    target: String,
+    source_lang: String,
+    target_lang: String,
+    collection: String,
+    status: Status,
+    origin: Origin,
+    author: Option<String>,
+    document: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LookupResponse {
+    matches: Vec<MatchDto>,
+}
+
+/// Validated lookup parameters shared by the native API and the CLI.
+pub fn lookup_query(state: &AppState, request: LookupRequest) -> Result<LookupQuery, ApiError> {
+    let limits = &state.config.limits;
+    let text = require("text", request.text)?;
+    check_text("text", &text, limits.max_text_chars)?;
+    let source_lang = require("source_lang", request.source_lang)?;
+    check_lang("source_lang", &source_lang)?;
+    let target_lang = require("target_lang", request.target_lang)?;
+    check_lang("target_lang", &target_lang)?;
+    let min_score = match request.min_score {
+        None => state.config.lookup.min_score,
+        Some(value) if (0.0..=100.0).contains(&value) => value.ceil() as u8,
+        Some(value) => {
+            return Err(ApiError::invalid_field(
+                "min_score",
+                format!("must be between 0 and 100, got {value}"),
+            ))
+        }
+    };
+    let limit = match request.limit {
+        None => state.config.lookup.limit,
+        Some(value) if value >= 1 && value as usize <= limits.max_results => value as usize,
+        Some(value) => {
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("must be between 1 and {}, got {value}", limits.max_results),
+            ))
+        }
+    };
+    let collections = request.collections.unwrap_or_default();
+    for (index, name) in collections.iter().enumerate() {
+        check_collection(&format!("collections[{index}]"), name)?;
+    }
+    Ok(LookupQuery {
+        text,
+        source_lang,
+        target_lang,
+        min_score,
+        limit,
+        collections,
+    })
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Payload(request): Payload<LookupRequest>,
+) -> Result<Reply<LookupResponse>, ApiError> {
+    let query = lookup_query(&state, request)?;
+    let tm = state.tm.clone();
+    let matches = tokio::task::spawn_blocking(move || tm.lookup(&query)).await??;
+    let matches = matches
+        .into_iter()
+        .map(|found| MatchDto {
+            id: found.unit.id,
+            score: found.score,
+            source: found.source.text,
+            target: found.target.text,
+            source_lang: found.source.lang,
+            target_lang: found.target.lang,
+            collection: found.unit.collection,
+            status: found.unit.status,
+            origin: found.unit.origin,
+            author: found.unit.author,
+            document: found.unit.document,
+            created_at: rfc3339(found.unit.created_at),
+            updated_at: rfc3339(found.unit.updated_at),
+        })
+        .collect();
+    Ok(Reply::ok(format, LookupResponse { matches }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Segments
+
+/// A stored segment as the API shows it. `source`/`target` are the unit's first two
+/// variants; `variants` lists all of them.
+#[derive(Debug, Serialize)]
+pub struct SegmentDto {
+    id: u64,
+    source: String,
+    target: String,
+    source_lang: String,
+    target_lang: String,
+    variants: Vec<Variant>,
+    collection: String,
+    document: Option<String>,
+    author: Option<String>,
+    changed_by: Option<String>,
+    status: Status,
+    origin: Origin,
+    created_at: String,
+    updated_at: String,
+    tuid: Option<String>,
+    props: Vec<tm::Prop>,
+    notes: Vec<String>,
+}
+
+impl From<Unit> for SegmentDto {
+    fn from(unit: Unit) -> Self {
+        let first = unit.variants.first().cloned().unwrap_or(Variant {
+            lang: String::new(),
+            text: String::new(),
+        });
+        let second = unit.variants.get(1).cloned().unwrap_or(Variant {
+            lang: String::new(),
+            text: String::new(),
+        });
+        SegmentDto {
+            id: unit.id,
+            source: first.text,
+            target: second.text,
+            source_lang: first.lang,
+            target_lang: second.lang,
+            variants: unit.variants,
+            collection: unit.collection,
+            document: unit.document,
+            author: unit.author,
+            changed_by: unit.changed_by,
+            status: unit.status,
+            origin: unit.origin,
+            created_at: rfc3339(unit.created_at),
+            updated_at: rfc3339(unit.updated_at),
+            tuid: unit.tuid,
+            props: unit.props,
+            notes: unit.notes,
+        }
+    }
+}
+
+/// One new pair.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSegment {
+    source_lang: Option<String>,
+    target_lang: Option<String>,
+    source: Option<String>,
+    target: Option<String>,
+    collection: Option<String>,
+    document: Option<String>,
+    author: Option<String>,
+    status: Option<Status>,
+}
+
+/// `POST /api/v1/segments`: one pair, or `{"segments":[...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    segments: Option<Vec<NewSegment>>,
+    source_lang: Option<String>,
+    target_lang: Option<String>,
+    source: Option<String>,
+    target: Option<String>,
+    collection: Option<String>,
+    document: Option<String>,
+    author: Option<String>,
+    status: Option<Status>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddOneResponse {
+    id: u64,
+    created: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddManyResponse {
+    ids: Vec<u64>,
+    created: usize,
+    duplicates: usize,
+}
+
+fn new_unit(state: &AppState, prefix: &str, segment: NewSegment) -> Result<NewUnit, ApiError> {
+    let max_chars = state.config.limits.max_text_chars;
+    let field = |name: &str| format!("{prefix}{name}");
+    let source_lang = require(&field("source_lang"), segment.source_lang)?;
+    check_lang(&field("source_lang"), &source_lang)?;
+    let target_lang = require(&field("target_lang"), segment.target_lang)?;
+    check_lang(&field("target_lang"), &target_lang)?;
+    let source = require(&field("source"), segment.source)?;
+    check_text(&field("source"), &source, max_chars)?;
+    let target = require(&field("target"), segment.target)?;
+    check_text(&field("target"), &target, max_chars)?;
+    let mut unit = NewUnit::pair(&source_lang, &source, &target_lang, &target);
+    if let Some(collection) = segment.collection {
+        check_collection(&field("collection"), &collection)?;
+        unit.collection = collection;
+    }
+    unit.document = segment.document.filter(|document| !document.is_empty());
+    unit.author = segment.author.filter(|author| !author.is_empty());
+    unit.status = segment.status.unwrap_or(Status::Approved);
+    unit.origin = Origin::Human;
+    Ok(unit)
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Payload(request): Payload<AddRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let single = NewSegment {
+        source_lang: request.source_lang,
+        target_lang: request.target_lang,
+        source: request.source,
+        target: request.target,
+        collection: request.collection,
+        document: request.document,
+        author: request.author,
+        status: request.status,
+    };
+    let Some(segments) = request.segments else {
+        let unit = new_unit(&state, "", single)?;
+        let outcome = state.tm.add(vec![unit]).await?;
+        let outcome = outcome[0];
+        let status = if outcome.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        return Ok(Reply::with_status(
+            format,
+            status,
+            AddOneResponse {
+                id: outcome.id,
+                created: outcome.created,
+            },
+        )
+        .into_response());
+    };
+    let single_given = single.source_lang.is_some()
+        || single.target_lang.is_some()
+        || single.source.is_some()
+        || single.target.is_some()
+        || single.collection.is_some()
+        || single.document.is_some()
+        || single.author.is_some()
+        || single.status.is_some();
+    if single_given {
+        return Err(ApiError::bad_request(
+            "bad_body",
+            "give either `segments` or the fields of one segment, not both",
+        ));
+    }
+    if segments.is_empty() {
+        return Err(ApiError::invalid_field("segments", "is empty"));
+    }
+    let max_batch = state.config.limits.max_batch;
+    if segments.len() > max_batch {
+        return Err(ApiError::invalid_field(
+            "segments",
+            format!(
+                "holds {} segments, over the limit of {max_batch} per request",
+                segments.len()
+            ),
+        ));
+    }
+    // Validate everything before storing anything: a rejected request changes nothing.
+    let units = segments
+        .into_iter()
+        .enumerate()
+        .map(|(index, segment)| new_unit(&state, &format!("segments[{index}]."), segment))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = state.tm.add(units).await?;
+    let created = outcomes.iter().filter(|outcome| outcome.created).count();
+    let status = if created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(Reply::with_status(
+        format,
+        status,
+        AddManyResponse {
+            ids: outcomes.iter().map(|outcome| outcome.id).collect(),
+            created,
+            duplicates: outcomes.len() - created,
+        },
+    )
+    .into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Path(raw_id): Path<String>,
+) -> Result<Reply<SegmentDto>, ApiError> {
+    let id = parse_id(&raw_id)?;
+    let tm = state.tm.clone();
+    let unit = tokio::task::spawn_blocking(move || tm.get(id)).await??;
+    let unit = unit.ok_or_else(|| ApiError::not_found(format!("segment {id} not found")))?;
+    Ok(Reply::ok(format, unit.into()))
+}
+
+/// `PUT /api/v1/segments/{id}`: change the text of a variant or the metadata.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    source: Option<String>,
+    source_lang: Option<String>,
+    target: Option<String>,
+    target_lang: Option<String>,
+    collection: Option<String>,
+    document: Option<String>,
+    author: Option<String>,
+    status: Option<Status>,
+}
+
+/// Which variant a `source`/`target` edit applies to: the one under `lang` if given, else
+/// the unit's first (source) or second (target) variant.
+fn edit_variant(
+    unit: &mut Unit,
+    field: &str,
+    lang: Option<&str>,
+    default_index: usize,
+    text: String,
+) -> Result<(), tm::TmError> {
+    let index = match lang {
+        Some(lang) => unit
+            .variants
+            .iter()
+            .position(|variant| crate::lang::matches(lang, &variant.lang))
+            .ok_or_else(|| {
+                tm::TmError::InvalidEdit(format!(
+                    "`{field}_lang`: segment {} has no {lang} text",
+                    unit.id
+                ))
+            })?,
+        None => default_index,
+    };
+    let variant = unit.variants.get_mut(index).ok_or_else(|| {
+        tm::TmError::InvalidEdit(format!("segment {} has no {field} variant", unit.id))
+    })?;
+    variant.text = text;
+    Ok(())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Path(raw_id): Path<String>,
+    Payload(request): Payload<UpdateRequest>,
+) -> Result<Reply<SegmentDto>, ApiError> {
+    let id = parse_id(&raw_id)?;
+    let max_chars = state.config.limits.max_text_chars;
+    let nothing = request.source.is_none()
+        && request.target.is_none()
+        && request.collection.is_none()
+        && request.document.is_none()
+        && request.status.is_none();
+    if nothing {
+        return Err(ApiError::bad_request(
+            "bad_body",
+            "nothing to change: give `source`, `target`, `collection`, `document` or `status`",
+        ));
+    }
+    for (field, lang) in [
+        ("source_lang", &request.source_lang),
+        ("target_lang", &request.target_lang),
+    ] {
+        if let Some(lang) = lang {
+            check_lang(field, lang)?;
+        }
+    }
+    if let Some(source) = &request.source {
+        check_text("source", source, max_chars)?;
+    }
+    if let Some(target) = &request.target {
+        check_text("target", target, max_chars)?;
+    }
+    if let Some(collection) = &request.collection {
+        check_collection("collection", collection)?;
+    }
+    let changed_by = request.author.clone().filter(|author| !author.is_empty());
+    let edit: tm::UnitEdit = Box::new(move |unit: &mut Unit| {
+        if let Some(source) = request.source {
+            edit_variant(unit, "source", request.source_lang.as_deref(), 0, source)?;
+        }
+        if let Some(target) = request.target {
+            edit_variant(unit, "target", request.target_lang.as_deref(), 1, target)?;
+        }
+        if let Some(collection) = request.collection {
+            unit.collection = collection;
+        }
+        if let Some(document) = request.document {
+            unit.document = (!document.is_empty()).then_some(document);
+        }
+        if let Some(status) = request.status {
+            unit.status = status;
+        }
+        Ok(())
+    });
+    let unit = state.tm.update(id, changed_by, edit).await?;
+    Ok(Reply::ok(format, unit.into()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeleteResponse {
+    id: u64,
+    deleted: bool,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Path(raw_id): Path<String>,
+) -> Result<Reply<DeleteResponse>, ApiError> {
+    let id = parse_id(&raw_id)?;
+    state.tm.delete(id).await?;
+    Ok(Reply::ok(format, DeleteResponse { id, deleted: true }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Concordance
+
+#[derive(Debug, Serialize)]
+pub struct ConcordanceHitDto {
+    id: u64,
+    source: String,
+    target: Option<String>,
+    source_lang: String,
+    target_lang: Option<String>,
+    collection: String,
+    status: Status,
+    author: Option<String>,
+    document: Option<String>,
+    updated_at: String,
+    /// `[start, end)` offsets in Unicode characters of `source`.
+    highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConcordanceResponse {
+    total: usize,
+    hits: Vec<ConcordanceHitDto>,
+}
+
+const CONCORDANCE_PARAMETERS: [&str; 5] = ["q", "lang", "target_lang", "limit", "collections"];
+
+pub async fn concordance(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Reply<ConcordanceResponse>, ApiError> {
+    if let Some(unknown) = params
+        .keys()
+        .find(|key| !CONCORDANCE_PARAMETERS.contains(&key.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!(
+                "unknown query parameter `{unknown}`; expected one of {}",
+                CONCORDANCE_PARAMETERS.join(", ")
+            ),
+        ));
+    }
+    let max_chars = state.config.limits.max_text_chars;
+    let q = require("q", params.get("q").cloned())?;
+    check_text("q", &q, max_chars)?;
+    let lang = require("lang", params.get("lang").cloned())?;
+    check_lang("lang", &lang)?;
+    let target_lang = params.get("target_lang").cloned();
+    if let Some(target_lang) = &target_lang {
+        check_lang("target_lang", target_lang)?;
+    }
+    let max_results = state.config.limits.max_results;
+    let limit = match params.get("limit") {
+        None => 20.min(max_results),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=max_results).contains(limit))
+            .ok_or_else(|| {
+                ApiError::invalid_field(
+                    "limit",
+                    format!("must be an integer between 1 and {max_results}, got `{raw}`"),
+                )
+            })?,
+    };
+    let collections: Vec<String> = params
+        .get("collections")
+        .map(|raw| raw.split(',').map(|name| name.trim().to_owned()).collect())
+        .unwrap_or_default();
+    for (index, name) in collections.iter().enumerate() {
+        check_collection(&format!("collections[{index}]"), name)?;
+    }
+    let query = ConcordanceQuery {
+        q,
+        lang,
+        target_lang,
+        limit,
+        collections,
+    };
+    let tm = state.tm.clone();
+    let result = tokio::task::spawn_blocking(move || tm.concordance(&query)).await??;
+    let hits = result
+        .hits
+        .into_iter()
+        .map(|hit| ConcordanceHitDto {
+            id: hit.unit.id,
+            source: hit.source.text,
+            source_lang: hit.source.lang,
+            target: hit.target.as_ref().map(|target| target.text.clone()),
+            target_lang: hit.target.map(|target| target.lang),
+            collection: hit.unit.collection,
+            status: hit.unit.status,
+            author: hit.unit.author,
+            document: hit.unit.document,
+            updated_at: rfc3339(hit.unit.updated_at),
+            highlights: hit
+                .highlights
+                .into_iter()
+                .map(|(start, end)| [start, end])
+                .collect(),
+        })
+        .collect();
+    Ok(Reply::ok(
+        format,
+        ConcordanceResponse {
+            total: result.total,
+            hits,
+        },
+    ))
+}

@@ -1,0 +1,310 @@
+//! The command line: `attache serve | import | export | lookup`.
+//!
+//! Every subcommand reads the same configuration (`--config FILE`, else the embedded
+//! defaults) and takes `--data-dir DIR` to point at another index.
+
+use std::io::{BufReader, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::formats::{self, Format, ImportOptions};
+use crate::tm::{LookupQuery, OpenMode, Status, Tm, TmError, DEFAULT_COLLECTION};
+
+#[derive(Debug, Parser)]
+#[command(name = "attache", version, about = "Translation-memory and terminology server")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct Common {
+    /// Configuration file (default: the embedded config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory holding the index (overrides storage.dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default when no subcommand is given).
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (overrides server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Import a TSV or TMX file into the index (the server must not be running on it).
+    Import {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+        #[arg(long, value_name = "tsv|tmx")]
+        format: String,
+        #[arg(long)]
+        source_lang: String,
+        #[arg(long)]
+        target_lang: String,
+        #[arg(long, default_value = DEFAULT_COLLECTION)]
+        collection: String,
+    },
+    /// Write the translation memory (or one collection) as TMX 1.4.
+    Export {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        collection: Option<String>,
+        /// Output file (default: standard output).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Look a segment up and print the matches (works while the server runs).
+    Lookup {
+        #[command(flatten)]
+        common: Common,
+        text: String,
+        #[arg(long)]
+        source_lang: String,
+        #[arg(long)]
+        target_lang: String,
+        #[arg(long)]
+        min_score: Option<u8>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+fn load_config(common: &Common) -> anyhow::Result<Config> {
+    let mut config = match &common.config {
+        Some(path) => Config::load(path)?,
+        None => Config::embedded(),
+    };
+    if let Some(dir) = &common.data_dir {
+        config.storage.dir = dir.clone();
+    }
+    Ok(config)
+}
+
+pub fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tantivy=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve {
+        common: Common::default(),
+        listen: None,
+    }) {
+        Command::Serve { common, listen } => {
+            let mut config = load_config(&common)?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(crate::server::serve(config))
+        }
+        Command::Import {
+            common,
+            file,
+            format,
+            source_lang,
+            target_lang,
+            collection,
+        } => {
+            let config = load_config(&common)?;
+            import(&config, &file, &format, source_lang, target_lang, collection)
+        }
+        Command::Export {
+            common,
+            collection,
+            output,
+        } => {
+            let config = load_config(&common)?;
+            export(&config, collection.as_deref(), output.as_deref())
+        }
+        Command::Lookup {
+            common,
+            text,
+            source_lang,
+            target_lang,
+            min_score,
+            limit,
+        } => {
+            let config = load_config(&common)?;
+            lookup(&config, text, source_lang, target_lang, min_score, limit)
+        }
+    }
+}
+
+fn open_for_writing(config: &Config) -> anyhow::Result<Tm> {
+    match Tm::open(&config.storage.dir, OpenMode::ReadWrite) {
+        Ok(tm) => Ok(tm),
+        Err(TmError::Locked(dir)) => bail!(
+            "a running attache server holds the index in {}; import through it instead:\n  \
+             curl -X POST --data-binary @FILE \
+             'http://{}/api/v1/import?format=tmx&source_lang=zh&target_lang=en'",
+            dir.display(),
+            config.server.listen
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn import(
+    config: &Config,
+    file: &Path,
+    format: &str,
+    source_lang: String,
+    target_lang: String,
+    collection: String,
+) -> anyhow::Result<()> {
+    let file_format =
+        Format::parse(format).with_context(|| format!("--format `{format}` is not tsv or tmx"))?;
+    crate::lang::validate(&source_lang).context("--source-lang")?;
+    crate::lang::validate(&target_lang).context("--target-lang")?;
+    let total_bytes = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    let tm = open_for_writing(config)?;
+    let options = ImportOptions {
+        source_lang,
+        target_lang,
+        collection,
+        status: Status::Approved,
+        author: None,
+        max_text_chars: config.limits.max_text_chars,
+    };
+
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_message("reading");
+        Some(bar)
+    } else {
+        None
+    };
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let parsed = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| -> Result<formats::Parsed, formats::FormatError> {
+            match file_format {
+                Format::Tsv => {
+                    let source = formats::CountingReader::new(
+                        std::fs::File::open(file)?,
+                        bytes_read.clone(),
+                    );
+                    formats::tsv::read(BufReader::with_capacity(64 * 1024, source), &options)
+                }
+                Format::Tmx => {
+                    formats::tmx::read_file_counting(file, &options, Some(bytes_read.clone()))
+                }
+            }
+        });
+        while !reading.is_finished() {
+            if let Some(bar) = &progress {
+                bar.set_position(bytes_read.load(Ordering::Relaxed));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        reading.join().expect("the reader thread does not panic")
+    })
+    .with_context(|| format!("{} was not imported", file.display()))?;
+    if let Some(bar) = &progress {
+        bar.set_position(total_bytes);
+        bar.set_message(format!("indexing {} units", parsed.units.len()));
+    }
+    let units_count = parsed.units.len();
+    let outcomes = if units_count == 0 {
+        Vec::new()
+    } else {
+        tm.add_blocking(parsed.units)?
+    };
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let imported = outcomes.iter().filter(|outcome| outcome.created).count();
+    for skipped in &parsed.skipped {
+        eprintln!("skipped {}: {}", skipped.at, skipped.message);
+    }
+    println!(
+        "imported {imported}, duplicates {}, skipped {}",
+        units_count - imported,
+        parsed.skipped.len()
+    );
+    tm.close();
+    Ok(())
+}
+
+fn export(config: &Config, collection: Option<&str>, output: Option<&Path>) -> anyhow::Result<()> {
+    let tm = Tm::open(&config.storage.dir, OpenMode::ReadOnly)?;
+    let sink: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut tmx = formats::tmx::TmxWriter::begin(sink, "*all*")?;
+    let mut count = 0u64;
+    tm.for_each_unit(collection, |unit| {
+        count += 1;
+        tmx.write_unit(&unit)
+            .map_err(|error| TmError::CommitFailed(error.to_string()))
+    })?;
+    tmx.finish()?;
+    eprintln!("exported {count} units");
+    Ok(())
+}
+
+fn lookup(
+    config: &Config,
+    text: String,
+    source_lang: String,
+    target_lang: String,
+    min_score: Option<u8>,
+    limit: Option<usize>,
+) -> anyhow::Result<()> {
+    crate::lang::validate(&source_lang).context("--source-lang")?;
+    crate::lang::validate(&target_lang).context("--target-lang")?;
+    let tm = Tm::open(&config.storage.dir, OpenMode::ReadOnly)?;
+    let query = LookupQuery {
+        text,
+        source_lang,
+        target_lang,
+        min_score: min_score.unwrap_or(config.lookup.min_score).min(100),
+        limit: limit
+            .unwrap_or(config.lookup.limit)
+            .clamp(1, config.limits.max_results),
+        collections: Vec::new(),
+    };
+    let matches = tm.lookup(&query)?;
+    if matches.is_empty() {
+        eprintln!("no match at or above {}%", query.min_score);
+    }
+    let mut out = std::io::stdout().lock();
+    for found in matches {
+        writeln!(
+            out,
+            "{}%\t{}\t{}\t(id {})",
+            found.score, found.source.text, found.target.text, found.unit.id
+        )?;
+    }
+    Ok(())
+}

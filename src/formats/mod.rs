@@ -1,0 +1,143 @@
+//! File formats translators exchange: reading them into units and writing units back.
+//!
+//! Readers take any `BufRead` and produce [`NewUnit`]s plus the list of what they skipped and
+//! why; a syntax error anywhere rejects the whole file (nothing of it is imported) and says
+//! where, as a line and column. Writers stream to any `Write`. This module knows nothing of
+//! HTTP or of the index.
+
+pub mod tmx;
+pub mod tsv;
+
+use std::fmt;
+
+use crate::tm::{NewUnit, Origin, Status};
+
+/// The formats the import and export endpoints accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Tsv,
+    Tmx,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "tsv" => Some(Format::Tsv),
+            "tmx" => Some(Format::Tmx),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Format::Tsv => "tsv",
+            Format::Tmx => "tmx",
+        })
+    }
+}
+
+/// How to turn a file's entries into units.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub source_lang: String,
+    pub target_lang: String,
+    pub collection: String,
+    pub status: Status,
+    pub author: Option<String>,
+    /// Entries whose text is longer than this (in characters) are skipped.
+    pub max_text_chars: usize,
+}
+
+impl ImportOptions {
+    pub(crate) fn pair(&self, source: &str, target: &str) -> NewUnit {
+        let mut unit = NewUnit::pair(&self.source_lang, source, &self.target_lang, target);
+        unit.collection = self.collection.clone();
+        unit.status = self.status;
+        unit.origin = Origin::Import;
+        unit.author = self.author.clone();
+        unit
+    }
+}
+
+/// An entry left out of an import, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// Where: `line 12`, or `tu 3 (line 40)`.
+    pub at: String,
+    pub message: String,
+}
+
+/// What a reader produced.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub units: Vec<NewUnit>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why a file was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A problem with the text of an entry, or `None` if it can be stored: empty, too long, or
+/// holding characters XML cannot carry (so it could never be exported).
+pub fn text_problem(text: &str, max_chars: usize) -> Option<String> {
+    if text.trim().is_empty() {
+        return Some("is empty".to_owned());
+    }
+    let length = text.chars().count();
+    if length > max_chars {
+        return Some(format!(
+            "is {length} characters long, over the limit of {max_chars}"
+        ));
+    }
+    if let Some((position, character)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, character)| !is_xml_char(*character))
+    {
+        return Some(format!(
+            "contains the control character U+{:04X} at character {}",
+            character as u32,
+            position + 1
+        ));
+    }
+    None
+}
+
+/// Characters allowed in XML 1.0 documents.
+pub fn is_xml_char(character: char) -> bool {
+    matches!(character,
+        '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Counts the bytes read through it, for progress reports.
+pub struct CountingReader<R> {
+    inner: R,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R> CountingReader<R> {
+    pub fn new(inner: R, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        CountingReader { inner, counter }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.counter
+            .fetch_add(read as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(read)
+    }
+}

@@ -1,0 +1,588 @@
+//! TMX 1.4 (and 1.1) reading and TMX 1.4 writing.
+//!
+//! Reading streams through the file with quick-xml. quick-xml reads only UTF-8, so files in
+//! UTF-16 (with or without a BOM) or in a legacy encoding named by the XML declaration are
+//! transcoded on the fly with encoding_rs. No entity is ever expanded beyond XML's five
+//! predefined ones and character references; a DTD is neither fetched nor read.
+//!
+//! Every `tu` with text in both requested languages becomes one unit that keeps all of its
+//! variants, its `tuid`, dates, `creationid`/`changeid`, `prop`s and `note`s. Inline codes
+//! (`bpt`, `ept`, `ph`, `it`, `ut`) are left out of the text; the text of `hi` is kept.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+use time::macros::format_description;
+use time::PrimitiveDateTime;
+
+use super::{text_problem, CountingReader, FormatError, ImportOptions, Parsed, Skipped};
+use crate::tm::{NewUnit, Origin, Prop, Status, Unit, Variant};
+
+/// Props through which Attaché keeps its own metadata in a TMX file.
+const PROP_COLLECTION: &str = "x-attache-collection";
+const PROP_DOCUMENT: &str = "x-attache-document";
+const PROP_STATUS: &str = "x-attache-status";
+const PROP_ORIGIN: &str = "x-attache-origin";
+
+/// Inline elements whose content is native markup, not translatable text.
+const CODE_ELEMENTS: [&str; 5] = ["bpt", "ept", "ph", "it", "ut"];
+
+/// Opens a TMX file as UTF-8 text, whatever its encoding.
+pub fn open_decoded(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    open_decoded_counting(path, None)
+}
+
+/// [`open_decoded`], counting the file's bytes as they are read.
+fn open_decoded_counting(
+    path: &Path,
+    counter: Option<Arc<AtomicU64>>,
+) -> std::io::Result<Box<dyn BufRead>> {
+    let mut file = File::open(path)?;
+    let mut head = [0u8; 512];
+    let mut head_len = 0;
+    while head_len < head.len() {
+        let read = file.read(&mut head[head_len..])?;
+        if read == 0 {
+            break;
+        }
+        head_len += read;
+    }
+    let encoding = sniff_encoding(&head[..head_len]);
+    let file: Box<dyn Read + Send> = match counter {
+        Some(counter) => Box::new(CountingReader::new(File::open(path)?, counter)),
+        None => Box::new(File::open(path)?),
+    };
+    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(encoding)
+        .bom_override(true)
+        .strip_bom(true)
+        .build(file);
+    Ok(Box::new(BufReader::with_capacity(64 * 1024, decoder)))
+}
+
+/// The encoding of an XML file from its first bytes: a BOM wins (handled by the decoder
+/// itself, so `None`), then UTF-16 without a BOM, then the declaration's `encoding`.
+fn sniff_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    if head.starts_with(b"\xEF\xBB\xBF")
+        || head.starts_with(b"\xFF\xFE")
+        || head.starts_with(b"\xFE\xFF")
+    {
+        return None;
+    }
+    if head.starts_with(b"<\0?\0") {
+        return Some(encoding_rs::UTF_16LE);
+    }
+    if head.starts_with(b"\0<\0?") {
+        return Some(encoding_rs::UTF_16BE);
+    }
+    let declaration_end = head.iter().position(|&byte| byte == b'>')?;
+    let declaration = std::str::from_utf8(&head[..declaration_end]).ok()?;
+    let after = declaration.split("encoding").nth(1)?;
+    let quote_start = after.find(['"', '\''])?;
+    let rest = &after[quote_start + 1..];
+    let label = &rest[..rest.find(['"', '\''])?];
+    match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
+        Some(encoding) if encoding != encoding_rs::UTF_8 => Some(encoding),
+        _ => None,
+    }
+}
+
+/// Line and column (1-based, columns in characters) of each byte offset of the decoded
+/// text. `offsets` must be sorted.
+fn locate_offsets(path: &Path, offsets: &[u64]) -> std::io::Result<Vec<(u64, u64)>> {
+    let mut text = open_decoded(path)?;
+    let mut located = Vec::with_capacity(offsets.len());
+    let (mut line, mut column, mut position) = (1u64, 1u64, 0u64);
+    let mut next = 0;
+    let mut buffer = Vec::new();
+    while next < offsets.len() {
+        buffer.clear();
+        if text.read_until(b'\n', &mut buffer)? == 0 {
+            break;
+        }
+        for (index, &byte) in buffer.iter().enumerate() {
+            while next < offsets.len() && offsets[next] <= position + index as u64 {
+                located.push((line, column));
+                next += 1;
+            }
+            if byte == b'\n' {
+                line += 1;
+                column = 1;
+            } else if byte & 0xC0 != 0x80 {
+                column += 1;
+            }
+        }
+        position += buffer.len() as u64;
+    }
+    while located.len() < offsets.len() {
+        located.push((line, column));
+    }
+    Ok(located)
+}
+
+/// Reads a TMX file. A malformed file is refused with the line and column of the fault.
+pub fn read_file(path: &Path, options: &ImportOptions) -> Result<Parsed, FormatError> {
+    read_file_counting(path, options, None)
+}
+
+/// [`read_file`], adding the number of bytes read so far to `counter`.
+pub fn read_file_counting(
+    path: &Path,
+    options: &ImportOptions,
+    counter: Option<Arc<AtomicU64>>,
+) -> Result<Parsed, FormatError> {
+    let input = open_decoded_counting(path, counter)?;
+    let (mut parsed, skipped_offsets) = match read(input, options) {
+        Ok(result) => result,
+        Err(ReadError::Syntax { offset, message }) => {
+            let (line, column) = locate_offsets(path, &[offset])?[0];
+            return Err(FormatError::Syntax {
+                line,
+                column,
+                message,
+            });
+        }
+        Err(ReadError::Io(error)) => return Err(FormatError::Io(error)),
+    };
+    let lines = locate_offsets(path, &skipped_offsets)?;
+    for (skipped, (line, _)) in parsed.skipped.iter_mut().zip(lines) {
+        skipped.at = format!("{} (line {line})", skipped.at);
+    }
+    Ok(parsed)
+}
+
+enum ReadError {
+    Syntax { offset: u64, message: String },
+    Io(std::io::Error),
+}
+
+/// What is being collected while inside a `tu`.
+#[derive(Default)]
+struct TuBuilder {
+    number: u64,
+    offset: u64,
+    tuid: Option<String>,
+    creation_date: Option<i64>,
+    change_date: Option<i64>,
+    creation_id: Option<String>,
+    change_id: Option<String>,
+    props: Vec<Prop>,
+    notes: Vec<String>,
+    variants: Vec<Variant>,
+}
+
+enum Capture {
+    Prop { kind: String, value: String },
+    Note(String),
+}
+
+fn attribute(element: &BytesStart, names: &[&str]) -> Result<Option<String>, String> {
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(|error| error.to_string())?;
+        if names.contains(&attribute.key.0) {
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|error| error.to_string())?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// `20241107T122621Z` → milliseconds since the epoch.
+pub fn parse_tmx_date(text: &str) -> Option<i64> {
+    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
+    let date = PrimitiveDateTime::parse(text.trim(), format).ok()?;
+    Some(date.assume_utc().unix_timestamp() * 1000)
+}
+
+/// Milliseconds since the epoch → `20241107T122621Z`.
+pub fn format_tmx_date(millis: i64) -> String {
+    let format = format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|date| date.format(format).ok())
+        .unwrap_or_else(|| "19700101T000000Z".to_owned())
+}
+
+fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<(Parsed, Vec<u64>), ReadError> {
+    let mut reader = Reader::from_reader(input);
+    reader.config_mut().check_end_names = true;
+    let mut parsed = Parsed::default();
+    let mut skipped_offsets = Vec::new();
+    let mut buffer = Vec::new();
+    let mut tu: Option<TuBuilder> = None;
+    let mut tu_count: u64 = 0;
+    let mut tuv_lang: Option<String> = None;
+    let mut seg_text: Option<String> = None;
+    let mut code_depth = 0usize;
+    let mut capture: Option<Capture> = None;
+    let mut saw_root = false;
+
+    let syntax = |reader: &Reader<R>, message: String| ReadError::Syntax {
+        offset: reader.error_position().max(reader.buffer_position().saturating_sub(1)),
+        message,
+    };
+
+    loop {
+        let event_offset = reader.buffer_position();
+        let event = reader.read_event_into(&mut buffer).map_err(|error| match error {
+            quick_xml::Error::Io(io) => ReadError::Io(std::io::Error::other(io.to_string())),
+            other => ReadError::Syntax {
+                offset: reader.error_position(),
+                message: format!("malformed XML: {other}"),
+            },
+        })?;
+        match event {
+            Event::Eof => break,
+            Event::Start(ref element) | Event::Empty(ref element) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let name = element.name().0.to_owned();
+                if !saw_root {
+                    if name != "tmx" {
+                        return Err(syntax(
+                            &reader,
+                            format!("the root element is <{name}>, not <tmx>"),
+                        ));
+                    }
+                    saw_root = true;
+                }
+                let fail = |message: String| ReadError::Syntax {
+                    offset: event_offset,
+                    message,
+                };
+                match name.as_str() {
+                    "tu" => {
+                        tu_count += 1;
+                        let date = |names: &[&str]| -> Result<Option<i64>, ReadError> {
+                            Ok(attribute(element, names)
+                                .map_err(fail)?
+                                .and_then(|text| parse_tmx_date(&text)))
+                        };
+                        tu = Some(TuBuilder {
+                            number: tu_count,
+                            offset: event_offset,
+                            tuid: attribute(element, &["tuid"]).map_err(fail)?,
+                            creation_date: date(&["creationdate"])?,
+                            change_date: date(&["changedate"])?,
+                            creation_id: attribute(element, &["creationid"]).map_err(fail)?,
+                            change_id: attribute(element, &["changeid"]).map_err(fail)?,
+                            ..TuBuilder::default()
+                        });
+                    }
+                    "tuv" if tu.is_some() => {
+                        tuv_lang = attribute(element, &["xml:lang", "lang"]).map_err(fail)?;
+                    }
+                    "seg" if tuv_lang.is_some() && !is_empty => seg_text = Some(String::new()),
+                    "seg" if tuv_lang.is_some() => {
+                        // <seg/>: an empty segment.
+                    }
+                    "prop" if tu.is_some() && !is_empty => {
+                        let kind = attribute(element, &["type"]).map_err(fail)?;
+                        capture = Some(Capture::Prop {
+                            kind: kind.unwrap_or_default(),
+                            value: String::new(),
+                        });
+                    }
+                    "note" if tu.is_some() && !is_empty => {
+                        capture = Some(Capture::Note(String::new()))
+                    }
+                    code if seg_text.is_some() && CODE_ELEMENTS.contains(&code) && !is_empty => {
+                        code_depth += 1
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(ref element) => {
+                let name = element.name().0;
+                match name {
+                    "tu" => {
+                        if let Some(builder) = tu.take() {
+                            finish_tu(
+                                builder,
+                                options,
+                                &mut parsed,
+                                &mut skipped_offsets,
+                            );
+                        }
+                    }
+                    "tuv" => tuv_lang = None,
+                    "seg" => {
+                        if let (Some(text), Some(lang), Some(builder)) =
+                            (seg_text.take(), tuv_lang.as_ref(), tu.as_mut())
+                        {
+                            builder.variants.push(Variant {
+                                lang: lang.clone(),
+                                text: text.trim().to_owned(),
+                            });
+                        }
+                        code_depth = 0;
+                    }
+                    "prop" | "note" => {
+                        if let (Some(captured), Some(builder)) = (capture.take(), tu.as_mut()) {
+                            match captured {
+                                Capture::Prop { kind, value } => {
+                                    builder.props.push(Prop { kind, value })
+                                }
+                                Capture::Note(note) => builder.notes.push(note),
+                            }
+                        }
+                    }
+                    code if CODE_ELEMENTS.contains(&code) && seg_text.is_some() => {
+                        code_depth = code_depth.saturating_sub(1)
+                    }
+                    _ => {}
+                }
+            }
+            Event::Text(ref text) => {
+                let content = text.xml10_content();
+                append_text(&mut capture, &mut seg_text, code_depth, &content);
+            }
+            Event::CData(ref data) => {
+                let content: String = data.xml10_content().into_owned();
+                append_text(&mut capture, &mut seg_text, code_depth, &content);
+            }
+            Event::GeneralRef(ref reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(character)) => character.to_string(),
+                    Ok(None) => {
+                        let name: &str = reference;
+                        match quick_xml::escape::resolve_predefined_entity(name) {
+                            Some(value) => value.to_owned(),
+                            None => {
+                                return Err(ReadError::Syntax {
+                                    offset: event_offset,
+                                    message: format!(
+                                        "undefined entity &{name}; (entities are not expanded)"
+                                    ),
+                                })
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        return Err(ReadError::Syntax {
+                            offset: event_offset,
+                            message: format!("bad character reference: {error}"),
+                        })
+                    }
+                };
+                append_text(&mut capture, &mut seg_text, code_depth, &resolved);
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+        }
+        buffer.clear();
+    }
+    if !saw_root {
+        return Err(ReadError::Syntax {
+            offset: 0,
+            message: "the file holds no <tmx> element".to_owned(),
+        });
+    }
+    Ok((parsed, skipped_offsets))
+}
+
+fn append_text(
+    capture: &mut Option<Capture>,
+    seg_text: &mut Option<String>,
+    code_depth: usize,
+    content: &str,
+) {
+    match capture {
+        Some(Capture::Prop { value, .. }) => value.push_str(content),
+        Some(Capture::Note(note)) => note.push_str(content),
+        None => {
+            if let (Some(text), 0) = (seg_text.as_mut(), code_depth) {
+                text.push_str(content);
+            }
+        }
+    }
+}
+
+fn finish_tu(
+    builder: TuBuilder,
+    options: &ImportOptions,
+    parsed: &mut Parsed,
+    skipped_offsets: &mut Vec<u64>,
+) {
+    let mut skip = |message: String| {
+        parsed.skipped.push(Skipped {
+            at: format!("tu {}", builder.number),
+            message,
+        });
+        skipped_offsets.push(builder.offset);
+    };
+    let variants: Vec<Variant> = builder
+        .variants
+        .iter()
+        .filter(|variant| !variant.text.is_empty())
+        .cloned()
+        .collect();
+    for (role, requested) in [
+        ("source", &options.source_lang),
+        ("target", &options.target_lang),
+    ] {
+        let Some(variant) = variants
+            .iter()
+            .find(|variant| crate::lang::matches(requested, &variant.lang))
+        else {
+            skip(format!("no {role} text in {requested}"));
+            return;
+        };
+        if let Some(problem) = text_problem(&variant.text, options.max_text_chars) {
+            skip(format!("the {role} text {problem}"));
+            return;
+        }
+    }
+    if let Some(problem) = variants
+        .iter()
+        .find_map(|variant| text_problem(&variant.text, options.max_text_chars))
+    {
+        skip(format!("a variant's text {problem}"));
+        return;
+    }
+    let mut unit = NewUnit {
+        variants,
+        collection: options.collection.clone(),
+        document: None,
+        author: builder.creation_id.or_else(|| options.author.clone()),
+        status: options.status,
+        origin: Origin::Import,
+        created_at: builder.creation_date,
+        updated_at: builder.change_date,
+        changed_by: builder.change_id,
+        tuid: builder.tuid,
+        props: Vec::new(),
+        notes: builder.notes,
+    };
+    for prop in builder.props {
+        match prop.kind.as_str() {
+            PROP_DOCUMENT => unit.document = Some(prop.value),
+            PROP_STATUS if prop.value == "draft" => unit.status = Status::Draft,
+            PROP_STATUS => unit.status = Status::Approved,
+            PROP_ORIGIN => {
+                unit.origin = match prop.value.as_str() {
+                    "human" => Origin::Human,
+                    "mt" => Origin::Mt,
+                    _ => Origin::Import,
+                }
+            }
+            // The collection is chosen by whoever imports.
+            PROP_COLLECTION => {}
+            _ => unit.props.push(prop),
+        }
+    }
+    parsed.units.push(unit);
+}
+
+/// Streams units out as a TMX 1.4 document that validates against the TMX 1.4 DTD.
+pub struct TmxWriter<W: Write> {
+    out: W,
+}
+
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::escape(text)
+}
+
+impl<W: Write> TmxWriter<W> {
+    /// Writes the prologue and header. `source_lang` is the header's `srclang` (`*all*`
+    /// when units may have any source language).
+    pub fn begin(mut out: W, source_lang: &str) -> std::io::Result<Self> {
+        write!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <!DOCTYPE tmx SYSTEM \"tmx14.dtd\">\n\
+             <tmx version=\"1.4\">\n  \
+             <header creationtool=\"Attache\" creationtoolversion=\"{}\" segtype=\"sentence\" \
+             o-tmf=\"attache\" adminlang=\"en\" srclang=\"{}\" datatype=\"plaintext\" \
+             creationdate=\"{}\"/>\n  <body>\n",
+            env!("CARGO_PKG_VERSION"),
+            escape(source_lang),
+            format_tmx_date(crate::tm::now_millis()),
+        )?;
+        Ok(TmxWriter { out })
+    }
+
+    pub fn write_unit(&mut self, unit: &Unit) -> std::io::Result<()> {
+        let out = &mut self.out;
+        let tuid = unit.tuid.clone().unwrap_or_else(|| unit.id.to_string());
+        write!(
+            out,
+            "    <tu tuid=\"{}\" creationdate=\"{}\" changedate=\"{}\"",
+            escape(&tuid),
+            format_tmx_date(unit.created_at),
+            format_tmx_date(unit.updated_at),
+        )?;
+        if let Some(author) = &unit.author {
+            write!(out, " creationid=\"{}\"", escape(author))?;
+        }
+        if let Some(changed_by) = &unit.changed_by {
+            write!(out, " changeid=\"{}\"", escape(changed_by))?;
+        }
+        out.write_all(b">\n")?;
+        for note in &unit.notes {
+            writeln!(out, "      <note>{}</note>", escape(note))?;
+        }
+        let mut props: Vec<(&str, &str)> = vec![
+            (PROP_COLLECTION, unit.collection.as_str()),
+            (PROP_STATUS, unit.status.as_str()),
+            (PROP_ORIGIN, unit.origin.as_str()),
+        ];
+        if let Some(document) = &unit.document {
+            props.push((PROP_DOCUMENT, document));
+        }
+        props.extend(
+            unit.props
+                .iter()
+                .map(|prop| (prop.kind.as_str(), prop.value.as_str())),
+        );
+        for (kind, value) in props {
+            writeln!(
+                out,
+                "      <prop type=\"{}\">{}</prop>",
+                escape(kind),
+                escape(value)
+            )?;
+        }
+        for variant in &unit.variants {
+            writeln!(
+                out,
+                "      <tuv xml:lang=\"{}\"><seg>{}</seg></tuv>",
+                escape(&variant.lang),
+                escape(&variant.text)
+            )?;
+        }
+        out.write_all(b"    </tu>\n")
+    }
+
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.write_all(b"  </body>\n</tmx>\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tmx_dates_round_trip() {
+        let millis = parse_tmx_date("20241107T122621Z").unwrap();
+        assert_eq!(format_tmx_date(millis), "20241107T122621Z");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_detected() {
+        assert_eq!(sniff_encoding(b"<\0?\0x\0"), Some(encoding_rs::UTF_16LE));
+        assert_eq!(
+            sniff_encoding(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?>"),
+            Some(encoding_rs::WINDOWS_1252)
+        );
+        assert_eq!(sniff_encoding(b"<?xml version='1.0' encoding='UTF-8'?>"), None);
+    }
+}

@@ -1,0 +1,269 @@
+//! The translation memory: a durable Tantivy index of units, one writer, many readers.
+//!
+//! [`Tm`] is the handle the rest of the program holds. Reads take a searcher snapshot and
+//! never wait for the writer; writes go to the writer thread ([`writer`]) and return once
+//! committed. Nothing outside this module sees Tantivy types.
+
+pub mod schema;
+pub mod search;
+pub mod unit;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use tantivy::directory::error::LockError;
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
+use tokio::sync::oneshot;
+
+pub use search::{ConcordanceHit, ConcordanceQuery, ConcordanceResult, LookupQuery, Match};
+pub use unit::{NewUnit, Origin, Prop, Status, Unit, Variant};
+pub use writer::{AddOutcome, UnitEdit};
+
+use schema::Fields;
+use writer::{Command, WriterTask};
+
+/// The collection a unit lands in when none is named.
+pub const DEFAULT_COLLECTION: &str = "default";
+
+/// Memory budget of the index writer (split across its indexing threads).
+const WRITER_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TmError {
+    #[error("segment {0} not found")]
+    NotFound(u64),
+    #[error("the change would make segment {id} a duplicate of segment {existing}")]
+    Duplicate { id: u64, existing: u64 },
+    #[error("{0}")]
+    InvalidEdit(String),
+    #[error(
+        "the data directory {} is in use by another attache process (it holds the index writer lock)",
+        .0.display()
+    )]
+    Locked(PathBuf),
+    #[error("cannot use the data directory {}: {source}", path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the index in {} was built by analyzer version {found}, this build uses {expected}; \
+         rebuild it by exporting with the old version and importing again",
+        dir.display()
+    )]
+    AnalyzerMismatch {
+        dir: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("index error: {0}")]
+    Index(#[from] TantivyError),
+    #[error("corrupt index: {0}")]
+    Corrupt(String),
+    #[error("the write was not committed: {0}")]
+    CommitFailed(String),
+    #[error("the index is open read-only")]
+    ReadOnly,
+    #[error("the index writer has stopped")]
+    WriterStopped,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Whether to take the index writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Take the writer lock and start the writer thread.
+    ReadWrite,
+    /// Search only; works while a server holds the writer.
+    ReadOnly,
+}
+
+/// The open translation memory.
+pub struct Tm {
+    dir: PathBuf,
+    reader: IndexReader,
+    fields: Fields,
+    commands: Mutex<Option<Sender<Command>>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Tm {
+    /// Opens the index in `dir`, creating it (and the directory) if it does not exist.
+    pub fn open(dir: &Path, mode: OpenMode) -> Result<Tm, TmError> {
+        std::fs::create_dir_all(dir).map_err(|source| TmError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let (schema, fields) = schema::build_schema();
+        let directory = MmapDirectory::open(dir).map_err(|error| TmError::DataDir {
+            path: dir.to_owned(),
+            source: std::io::Error::other(error.to_string()),
+        })?;
+        let index = if Index::exists(&directory).map_err(|error| TmError::DataDir {
+            path: dir.to_owned(),
+            source: std::io::Error::other(error.to_string()),
+        })? {
+            let index = Index::open(directory)?;
+            if index.schema() != schema {
+                return Err(TmError::Corrupt(format!(
+                    "the index in {} has a different schema than this version of attache expects",
+                    dir.display()
+                )));
+            }
+            index
+        } else {
+            Index::create(directory, schema, tantivy::IndexSettings::default())?
+        };
+        let payload = writer::last_commit_payload(&index)?;
+        if let Some(payload) = &payload {
+            if payload.analyzer_version != schema::ANALYZER_VERSION {
+                return Err(TmError::AnalyzerMismatch {
+                    dir: dir.to_owned(),
+                    found: payload.analyzer_version,
+                    expected: schema::ANALYZER_VERSION,
+                });
+            }
+        }
+        let reader = index
+            .reader_builder()
+            .reload_policy(match mode {
+                // The writer reloads after each commit, so its answers are read-your-writes.
+                OpenMode::ReadWrite => ReloadPolicy::Manual,
+                OpenMode::ReadOnly => ReloadPolicy::OnCommitWithDelay,
+            })
+            .try_into()?;
+        let mut tm = Tm {
+            dir: dir.to_owned(),
+            reader: reader.clone(),
+            fields: fields.clone(),
+            commands: Mutex::new(None),
+            writer_thread: Mutex::new(None),
+        };
+        if mode == OpenMode::ReadWrite {
+            let index_writer = index
+                .writer(WRITER_MEMORY_BYTES)
+                .map_err(|error| match error {
+                    TantivyError::LockFailure(LockError::LockBusy, _) => {
+                        TmError::Locked(dir.to_owned())
+                    }
+                    other => TmError::Index(other),
+                })?;
+            let task = WriterTask {
+                writer: index_writer,
+                reader,
+                fields,
+                next_id: payload.map(|payload| payload.next_id).unwrap_or(1),
+            };
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let handle = std::thread::Builder::new()
+                .name("index-writer".to_owned())
+                .spawn(move || task.run(receiver))
+                .map_err(|source| TmError::DataDir {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+            tm.commands = Mutex::new(Some(sender));
+            tm.writer_thread = Mutex::new(Some(handle));
+        }
+        Ok(tm)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn send(&self, command: Command) -> Result<(), TmError> {
+        let guard = self.commands.lock().expect("command channel lock");
+        let sender = guard.as_ref().ok_or(TmError::ReadOnly)?;
+        sender.send(command).map_err(|_| TmError::WriterStopped)
+    }
+
+    /// Adds units; each gets a new id, or the id of an identical stored unit.
+    pub async fn add(&self, units: Vec<NewUnit>) -> Result<Vec<AddOutcome>, TmError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Add { units, reply })?;
+        answer.await.map_err(|_| TmError::WriterStopped)?
+    }
+
+    /// [`Tm::add`] for callers outside the async runtime (the command-line import).
+    pub fn add_blocking(&self, units: Vec<NewUnit>) -> Result<Vec<AddOutcome>, TmError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Add { units, reply })?;
+        answer.blocking_recv().map_err(|_| TmError::WriterStopped)?
+    }
+
+    /// Applies `edit` to the stored unit and returns the new version.
+    pub async fn update(
+        &self,
+        id: u64,
+        changed_by: Option<String>,
+        edit: UnitEdit,
+    ) -> Result<Unit, TmError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Update {
+            id,
+            edit,
+            changed_by,
+            reply,
+        })?;
+        answer.await.map_err(|_| TmError::WriterStopped)?
+    }
+
+    /// Deletes a unit and returns what it was.
+    pub async fn delete(&self, id: u64) -> Result<Unit, TmError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Delete { id, reply })?;
+        answer.await.map_err(|_| TmError::WriterStopped)?
+    }
+
+    pub fn get(&self, id: u64) -> Result<Option<Unit>, TmError> {
+        search::unit_by_id(&self.reader.searcher(), &self.fields, id)
+    }
+
+    pub fn lookup(&self, query: &LookupQuery) -> Result<Vec<Match>, TmError> {
+        search::lookup(&self.reader.searcher(), &self.fields, query)
+    }
+
+    pub fn concordance(&self, query: &ConcordanceQuery) -> Result<ConcordanceResult, TmError> {
+        search::concordance(&self.reader.searcher(), &self.fields, query)
+    }
+
+    /// Number of stored units.
+    pub fn count(&self) -> u64 {
+        search::count(&self.reader.searcher())
+    }
+
+    /// Visits every unit (of `collection`, if given) in id order, on one snapshot.
+    pub fn for_each_unit<F>(&self, collection: Option<&str>, visit: F) -> Result<(), TmError>
+    where
+        F: FnMut(Unit) -> Result<(), TmError>,
+    {
+        search::for_each_unit(&self.reader.searcher(), &self.fields, collection, visit)
+    }
+
+    /// Stops accepting writes, lets the writer finish what it was given and waits for it.
+    /// Everything acknowledged before is already committed.
+    pub fn close(&self) {
+        self.commands.lock().expect("command channel lock").take();
+        if let Some(handle) = self.writer_thread.lock().expect("writer thread lock").take() {
+            if handle.join().is_err() {
+                tracing::error!("index writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Tm {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,396 @@
+//! Reads: fuzzy lookup, concordance, fetching units by id or content, and walking all units.
+//!
+//! All functions here are synchronous CPU work over one searcher snapshot; the HTTP layer runs
+//! them on the blocking pool. A `DocAddress` never leaves this module: units are addressed by
+//! their stable id.
+
+use std::collections::BTreeSet;
+
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use crate::tm::schema::{bigram_term, token_term, Fields};
+use crate::tm::unit::{Status, Unit, Variant};
+use crate::tm::TmError;
+use crate::{lang, text};
+
+/// A fuzzy lookup as the store understands it (already validated by the caller).
+#[derive(Debug, Clone)]
+pub struct LookupQuery {
+    pub text: String,
+    pub source_lang: String,
+    pub target_lang: String,
+    pub min_score: u8,
+    pub limit: usize,
+    /// Empty: every collection.
+    pub collections: Vec<String>,
+}
+
+/// One fuzzy match: the stored unit, which of its variants matched and how well.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub score: u8,
+    pub source: Variant,
+    pub target: Variant,
+    pub unit: Unit,
+}
+
+/// How many candidates the index hands to the exact re-rank. Candidates are ranked by BM25
+/// over shared token bigrams; the exact score then decides. More candidates cost about
+/// 12 µs each (fetching the stored unit) and buy recall on near-repeat-heavy memories.
+fn candidate_count(limit: usize) -> usize {
+    (limit * 4).max(120)
+}
+
+/// Decodes the stored unit of a document.
+fn decode_unit(fields: &Fields, document: &TantivyDocument) -> Result<Unit, TmError> {
+    let bytes = document
+        .get_first(fields.unit)
+        .and_then(|value| value.as_bytes())
+        .ok_or_else(|| TmError::Corrupt("a document has no stored unit".to_owned()))?;
+    rmp_serde::from_slice(bytes)
+        .map_err(|error| TmError::Corrupt(format!("stored unit cannot be decoded: {error}")))
+}
+
+fn fetch_unit(
+    searcher: &Searcher,
+    fields: &Fields,
+    address: DocAddress,
+) -> Result<Unit, TmError> {
+    let document: TantivyDocument = searcher.doc(address)?;
+    decode_unit(fields, &document)
+}
+
+/// The unit with `id`, if it exists in this snapshot.
+pub fn unit_by_id(searcher: &Searcher, fields: &Fields, id: u64) -> Result<Option<Unit>, TmError> {
+    let query = TermQuery::new(
+        Term::from_field_u64(fields.id, id),
+        IndexRecordOption::Basic,
+    );
+    let hits = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+    match hits.first() {
+        Some((_, address)) => fetch_unit(searcher, fields, *address).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Units whose content key is `key` (normally zero or one).
+pub fn units_by_content(
+    searcher: &Searcher,
+    fields: &Fields,
+    key: &str,
+) -> Result<Vec<Unit>, TmError> {
+    let query = TermQuery::new(
+        Term::from_field_text(fields.content, key),
+        IndexRecordOption::Basic,
+    );
+    let hits = searcher.search(&query, &TopDocs::with_limit(16).order_by_score())?;
+    hits.into_iter()
+        .map(|(_, address)| fetch_unit(searcher, fields, address))
+        .collect()
+}
+
+/// A filter clause that restricts without contributing to the BM25 ranking.
+fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
+}
+
+fn term_filter(term: Term) -> (Occur, Box<dyn Query>) {
+    filter(Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
+}
+
+/// Filters shared by lookup and concordance: the languages a unit must have and the
+/// collections it may be in.
+fn common_filters(
+    fields: &Fields,
+    languages: &[&str],
+    collections: &[String],
+) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses = Vec::new();
+    for tag in languages {
+        let normalized = tag.trim().to_ascii_lowercase().replace('_', "-");
+        clauses.push(term_filter(Term::from_field_text(fields.lang, &normalized)));
+    }
+    if !collections.is_empty() {
+        let any_collection: Vec<(Occur, Box<dyn Query>)> = collections
+            .iter()
+            .map(|name| {
+                let query: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(fields.collection, name),
+                    IndexRecordOption::Basic,
+                ));
+                (Occur::Should, query)
+            })
+            .collect();
+        clauses.push(filter(Box::new(BooleanQuery::new(any_collection))));
+    }
+    clauses
+}
+
+/// Ties between equal scores: approved before draft, newer before older, then higher id.
+fn tie_break(left: &Match, right: &Match) -> std::cmp::Ordering {
+    let status_rank = |status: Status| match status {
+        Status::Approved => 0,
+        Status::Draft => 1,
+    };
+    right
+        .score
+        .cmp(&left.score)
+        .then(status_rank(left.unit.status).cmp(&status_rank(right.unit.status)))
+        .then(right.unit.updated_at.cmp(&left.unit.updated_at))
+        .then(right.unit.id.cmp(&left.unit.id))
+}
+
+/// Fuzzy lookup: candidates from the index, re-ranked by the exact score.
+pub fn lookup(
+    searcher: &Searcher,
+    fields: &Fields,
+    query: &LookupQuery,
+) -> Result<Vec<Match>, TmError> {
+    let primary = lang::primary_subtag(&query.source_lang);
+    let tokens = text::tokens(&query.text);
+    if tokens.is_empty() || query.limit == 0 {
+        return Ok(Vec::new());
+    }
+    // Bigrams carry most of the signal; single tokens are added for short queries (where one
+    // edit can destroy every bigram) and for words (an English word is as selective as a
+    // Chinese bigram).
+    let mut terms: BTreeSet<Term> = tokens
+        .windows(2)
+        .map(|pair| {
+            Term::from_field_text(
+                fields.bigrams,
+                &bigram_term(&primary, &pair[0].text, &pair[1].text),
+            )
+        })
+        .collect();
+    for token in &tokens {
+        if tokens.len() <= 4 || token.kind == text::TokenKind::Word {
+            terms.insert(Term::from_field_text(
+                fields.tokens,
+                &token_term(&primary, &token.text),
+            ));
+        }
+    }
+    let should: Vec<(Occur, Box<dyn Query>)> = terms
+        .into_iter()
+        .map(|term| {
+            let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            (Occur::Should, query)
+        })
+        .collect();
+    let mut clauses = common_filters(
+        fields,
+        &[&query.source_lang, &query.target_lang],
+        &query.collections,
+    );
+    clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+    let candidates = searcher.search(
+        &BooleanQuery::new(clauses),
+        &TopDocs::with_limit(candidate_count(query.limit)).order_by_score(),
+    )?;
+
+    let scorer = text::QueryScorer::new(&query.text);
+    let mut matches = Vec::new();
+    for (_, address) in candidates {
+        let unit = fetch_unit(searcher, fields, address)?;
+        let Some(target) = unit.variant_in(&query.target_lang).cloned() else {
+            continue;
+        };
+        let best_source = unit
+            .variants_in(&query.source_lang)
+            .map(|variant| (scorer.score(&variant.text), variant))
+            .max_by_key(|(score, _)| *score);
+        let Some((score, source)) = best_source else {
+            continue;
+        };
+        if score < query.min_score {
+            continue;
+        }
+        let source = source.clone();
+        matches.push(Match {
+            score,
+            source,
+            target,
+            unit,
+        });
+    }
+    matches.sort_by(tie_break);
+    matches.truncate(query.limit);
+    Ok(matches)
+}
+
+/// A concordance search: every unit whose `lang` text contains `q` as a phrase.
+#[derive(Debug, Clone)]
+pub struct ConcordanceQuery {
+    pub q: String,
+    pub lang: String,
+    pub target_lang: Option<String>,
+    pub limit: usize,
+    pub collections: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConcordanceHit {
+    pub unit: Unit,
+    pub source: Variant,
+    pub target: Option<Variant>,
+    /// `[start, end)` in Unicode characters of `source.text`.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConcordanceResult {
+    pub total: usize,
+    pub hits: Vec<ConcordanceHit>,
+}
+
+/// The comparison key of a token for concordance: its stem where the language has a stemmer.
+fn concordance_key(stemmer: Option<&rust_stemmers::Stemmer>, token: &text::Token) -> String {
+    match stemmer {
+        Some(stemmer) => text::stem_token(stemmer, token),
+        None => token.text.clone(),
+    }
+}
+
+/// Where the phrase `needle` (keys) occurs in `haystack`, as character ranges of the
+/// original text.
+fn phrase_occurrences(
+    stemmer: Option<&rust_stemmers::Stemmer>,
+    needle: &[String],
+    haystack_text: &str,
+) -> Vec<(usize, usize)> {
+    let located = text::located_tokens(haystack_text);
+    let keys: Vec<String> = located
+        .iter()
+        .map(|located| concordance_key(stemmer, &located.token))
+        .collect();
+    let mut out = Vec::new();
+    if needle.is_empty() || keys.len() < needle.len() {
+        return out;
+    }
+    for start in 0..=keys.len() - needle.len() {
+        if keys[start..start + needle.len()] == *needle {
+            let end = start + needle.len() - 1;
+            out.push((located[start].chars.start, located[end].chars.end));
+        }
+    }
+    out
+}
+
+pub fn concordance(
+    searcher: &Searcher,
+    fields: &Fields,
+    query: &ConcordanceQuery,
+) -> Result<ConcordanceResult, TmError> {
+    let primary = lang::primary_subtag(&query.lang);
+    let stemmer = text::stemmer_for(&primary);
+    let tokens = text::tokens(&query.q);
+    let needle: Vec<String> = tokens
+        .iter()
+        .map(|token| concordance_key(stemmer.as_ref(), token))
+        .collect();
+    if needle.is_empty() {
+        return Ok(ConcordanceResult {
+            total: 0,
+            hits: Vec::new(),
+        });
+    }
+    let field = if stemmer.is_some() {
+        fields.stems
+    } else {
+        fields.tokens
+    };
+    let terms: Vec<Term> = needle
+        .iter()
+        .map(|key| Term::from_field_text(field, &token_term(&primary, key)))
+        .collect();
+    let phrase: Box<dyn Query> = if terms.len() == 1 {
+        Box::new(TermQuery::new(
+            terms[0].clone(),
+            IndexRecordOption::WithFreqs,
+        ))
+    } else {
+        Box::new(PhraseQuery::new(terms))
+    };
+    let mut languages = vec![query.lang.as_str()];
+    if let Some(target) = &query.target_lang {
+        languages.push(target.as_str());
+    }
+    let mut clauses = common_filters(fields, &languages, &query.collections);
+    clauses.push((Occur::Must, phrase));
+    let boolean = BooleanQuery::new(clauses);
+    let newest_first = TopDocs::with_limit(query.limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc);
+    let (total, top) = searcher.search(&boolean, &(Count, newest_first))?;
+    let mut hits = Vec::new();
+    for (_, address) in top.into_iter().take(query.limit) {
+        let unit = fetch_unit(searcher, fields, address)?;
+        // The phrase may sit in any variant under `lang` (zh-CN and zh-TW alike).
+        let found = unit.variants_in(&query.lang).find_map(|variant| {
+            let highlights = phrase_occurrences(stemmer.as_ref(), &needle, &variant.text);
+            (!highlights.is_empty()).then(|| (variant.clone(), highlights))
+        });
+        let Some((source, highlights)) = found else {
+            continue;
+        };
+        let target = match &query.target_lang {
+            Some(target_lang) => unit.variant_in(target_lang).cloned(),
+            None => unit
+                .variants
+                .iter()
+                .find(|variant| !lang::matches(&query.lang, &variant.lang))
+                .cloned(),
+        };
+        hits.push(ConcordanceHit {
+            unit,
+            source,
+            target,
+            highlights,
+        });
+    }
+    Ok(ConcordanceResult { total, hits })
+}
+
+/// Number of units in the snapshot.
+pub fn count(searcher: &Searcher) -> u64 {
+    searcher.num_docs()
+}
+
+/// Calls `visit` with every unit (of `collection`, if given) in id order. Memory grows with
+/// the number of ids (16 bytes each), not with the size of the units.
+pub fn for_each_unit<F>(
+    searcher: &Searcher,
+    fields: &Fields,
+    collection: Option<&str>,
+    mut visit: F,
+) -> Result<(), TmError>
+where
+    F: FnMut(Unit) -> Result<(), TmError>,
+{
+    let addresses = match collection {
+        Some(name) => searcher.search(
+            &TermQuery::new(
+                Term::from_field_text(fields.collection, name),
+                IndexRecordOption::Basic,
+            ),
+            &DocSetCollector,
+        )?,
+        None => searcher.search(&AllQuery, &DocSetCollector)?,
+    };
+    let mut ordered: Vec<(u64, DocAddress)> = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let segment = searcher.segment_reader(address.segment_ord);
+        let ids = segment.fast_fields().u64("id")?;
+        let id = ids.first(address.doc_id).unwrap_or_default();
+        ordered.push((id, address));
+    }
+    ordered.sort_unstable();
+    for (_, address) in ordered {
+        visit(fetch_unit(searcher, fields, address)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The translation unit: aligned text in two or more languages plus its metadata.
+
+use serde::{Deserialize, Serialize};
+
+/// Text of one language in a unit. `lang` is the BCP 47 tag as given (`zh-CN`, `en-GB`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    pub lang: String,
+    pub text: String,
+}
+
+/// Review state of a unit: approved translations are preferred over drafts on equal score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Approved,
+    Draft,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Approved => "approved",
+            Status::Draft => "draft",
+        }
+    }
+}
+
+/// Where a unit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    #[default]
+    Human,
+    Import,
+    Mt,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Human => "human",
+            Origin::Import => "import",
+            Origin::Mt => "mt",
+        }
+    }
+}
+
+/// A TMX `prop`: typed free-form metadata kept as imported and written back on export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prop {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+/// A stored translation unit. Serialized with MessagePack (named fields, so new optional
+/// fields can be added without rewriting the index) into the index's stored `unit` field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Stable id, never reused, independent of Tantivy's document addresses.
+    pub id: u64,
+    pub variants: Vec<Variant>,
+    pub collection: String,
+    #[serde(default)]
+    pub document: Option<String>,
+    /// Who created the unit (TMX `creationid`).
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Who changed it last (TMX `changeid`).
+    #[serde(default)]
+    pub changed_by: Option<String>,
+    pub status: Status,
+    pub origin: Origin,
+    /// Milliseconds since the Unix epoch, UTC.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// TMX `tuid`, kept for round trips.
+    #[serde(default)]
+    pub tuid: Option<String>,
+    #[serde(default)]
+    pub props: Vec<Prop>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+impl Unit {
+    /// The variants whose tag falls under `requested` (see [`crate::lang::matches`]).
+    pub fn variants_in<'a>(&'a self, requested: &'a str) -> impl Iterator<Item = &'a Variant> {
+        self.variants
+            .iter()
+            .filter(move |variant| crate::lang::matches(requested, &variant.lang))
+    }
+
+    /// The first variant under `requested`, if any.
+    pub fn variant_in<'a>(&'a self, requested: &'a str) -> Option<&'a Variant> {
+        self.variants_in(requested).next()
+    }
+
+    /// Identity of the unit's content for duplicate detection: the same languages with the
+    /// same texts, whatever the metadata.
+    pub fn content_key(&self) -> String {
+        content_key(&self.variants)
+    }
+}
+
+/// A unit as submitted, before the store gives it an id and times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUnit {
+    pub variants: Vec<Variant>,
+    pub collection: String,
+    pub document: Option<String>,
+    pub author: Option<String>,
+    pub status: Status,
+    pub origin: Origin,
+    /// Times carried over from an imported file; `None` means "now".
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub changed_by: Option<String>,
+    pub tuid: Option<String>,
+    pub props: Vec<Prop>,
+    pub notes: Vec<String>,
+}
+
+impl NewUnit {
+    /// A plain bilingual pair with default metadata.
+    pub fn pair(source_lang: &str, source: &str, target_lang: &str, target: &str) -> Self {
+        NewUnit {
+            variants: vec![
+                Variant {
+                    lang: source_lang.to_owned(),
+                    text: source.to_owned(),
+                },
+                Variant {
+                    lang: target_lang.to_owned(),
+                    text: target.to_owned(),
+                },
+            ],
+            collection: crate::tm::DEFAULT_COLLECTION.to_owned(),
+            document: None,
+            author: None,
+            status: Status::Approved,
+            origin: Origin::Human,
+            created_at: None,
+            updated_at: None,
+            changed_by: None,
+            tuid: None,
+            props: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn content_key(&self) -> String {
+        content_key(&self.variants)
+    }
+
+    pub fn into_unit(self, id: u64, now_millis: i64) -> Unit {
+        let created_at = self.created_at.unwrap_or(now_millis);
+        Unit {
+            id,
+            variants: self.variants,
+            collection: self.collection,
+            document: self.document,
+            author: self.author,
+            changed_by: self.changed_by,
+            status: self.status,
+            origin: self.origin,
+            created_at,
+            updated_at: self.updated_at.unwrap_or(created_at),
+            tuid: self.tuid,
+            props: self.props,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Exact identity of a set of variants: language tags compared case-insensitively, texts
+/// byte for byte, order of the variants irrelevant. Hashed for the index's `content` term;
+/// the store still compares the variants themselves before calling two units the same.
+fn content_key(variants: &[Variant]) -> String {
+    let mut parts: Vec<(String, &str)> = variants
+        .iter()
+        .map(|variant| (variant.lang.to_ascii_lowercase(), variant.text.as_str()))
+        .collect();
+    parts.sort();
+    let mut joined = String::new();
+    for (lang, text) in parts {
+        joined.push_str(&lang);
+        joined.push('\u{0}');
+        joined.push_str(text);
+        joined.push('\u{0}');
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(joined.as_bytes()))
+}
+
+/// Are two variant lists the same content (see [`content_key`])?
+pub fn same_content(left: &[Variant], right: &[Variant]) -> bool {
+    if left.len() != right.len() {
+        return false;
+    }
+    let normalize = |variants: &[Variant]| {
+        let mut parts: Vec<(String, String)> = variants
+            .iter()
+            .map(|variant| (variant.lang.to_ascii_lowercase(), variant.text.clone()))
+            .collect();
+        parts.sort();
+        parts
+    };
+    normalize(left) == normalize(right)
+}

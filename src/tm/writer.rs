@@ -1,0 +1,313 @@
+//! The one task that owns the Tantivy `IndexWriter`.
+//!
+//! Writes arrive as [`Command`]s on a channel. The writer thread takes every command that is
+//! waiting (group commit), applies them in order, commits once, reloads the shared reader and
+//! only then answers each command. So an answered write is durable (Tantivy's commit fsyncs
+//! the segment files and then atomically replaces `meta.json`) and already visible to the
+//! next search; a write that was not answered may be lost by a crash, never half-applied,
+//! because a commit is all or nothing.
+//!
+//! The commit payload records the next unit id and the analyzer version, so ids are never
+//! reused, even after the newest unit is deleted and its segment merged away.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use serde::{Deserialize, Serialize};
+use tantivy::{Index, IndexReader, IndexWriter, Term};
+use tokio::sync::oneshot;
+
+use crate::tm::schema::{self, Fields};
+use crate::tm::search;
+use crate::tm::unit::{same_content, NewUnit, Unit};
+use crate::tm::TmError;
+
+/// A change to an existing unit, applied by the writer to the current stored version. It
+/// may refuse the change (for example when the result would be invalid).
+pub type UnitEdit = Box<dyn FnOnce(&mut Unit) -> Result<(), TmError> + Send>;
+
+/// What happened to one submitted unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddOutcome {
+    pub id: u64,
+    /// `false` when an identical unit was already stored and its id is returned instead.
+    pub created: bool,
+}
+
+pub(crate) enum Command {
+    Add {
+        units: Vec<NewUnit>,
+        reply: oneshot::Sender<Result<Vec<AddOutcome>, TmError>>,
+    },
+    Update {
+        id: u64,
+        edit: UnitEdit,
+        changed_by: Option<String>,
+        reply: oneshot::Sender<Result<Unit, TmError>>,
+    },
+    Delete {
+        id: u64,
+        reply: oneshot::Sender<Result<Unit, TmError>>,
+    },
+}
+
+/// The metadata kept in each commit's payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CommitPayload {
+    pub next_id: u64,
+    pub analyzer_version: u32,
+}
+
+/// Commands taken together into one commit at most. Bounds the time a single writer
+/// acknowledgement can wait behind others.
+const MAX_COMMANDS_PER_COMMIT: usize = 512;
+
+pub(crate) struct WriterTask {
+    pub writer: IndexWriter,
+    pub reader: IndexReader,
+    pub fields: Fields,
+    pub next_id: u64,
+}
+
+/// The answer to one command, held until the group's commit has succeeded.
+enum PendingReply {
+    Add(
+        oneshot::Sender<Result<Vec<AddOutcome>, TmError>>,
+        Result<Vec<AddOutcome>, TmError>,
+    ),
+    Unit(oneshot::Sender<Result<Unit, TmError>>, Result<Unit, TmError>),
+}
+
+impl PendingReply {
+    fn send(self) {
+        // A client that went away no longer wants the answer; the write stands.
+        match self {
+            PendingReply::Add(sender, result) => {
+                let _ = sender.send(result);
+            }
+            PendingReply::Unit(sender, result) => {
+                let _ = sender.send(result);
+            }
+        }
+    }
+
+    fn fail(self, message: &str) {
+        let error = || TmError::CommitFailed(message.to_owned());
+        match self {
+            PendingReply::Add(sender, _) => {
+                let _ = sender.send(Err(error()));
+            }
+            PendingReply::Unit(sender, _) => {
+                let _ = sender.send(Err(error()));
+            }
+        }
+    }
+}
+
+/// Units changed by the commands of the current group, not yet visible to the searcher.
+#[derive(Default)]
+struct GroupState {
+    /// id → the unit as it will be after the commit (`None`: deleted).
+    units: HashMap<u64, Option<Unit>>,
+    /// content key → ids of units with that content added or edited in this group.
+    by_content: HashMap<String, Vec<u64>>,
+    changed: bool,
+}
+
+impl WriterTask {
+    pub fn run(mut self, commands: Receiver<Command>) {
+        while let Ok(first) = commands.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_COMMANDS_PER_COMMIT {
+                match commands.try_recv() {
+                    Ok(command) => group.push(command),
+                    Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+                }
+            }
+            self.apply_group(group);
+        }
+        tracing::info!("index writer stopping: all handles dropped");
+        // Wait for background merges so the index is left tidy; failures are harmless.
+        if let Err(error) = self.writer.wait_merging_threads() {
+            tracing::warn!(%error, "waiting for index merges failed");
+        }
+    }
+
+    fn apply_group(&mut self, group: Vec<Command>) {
+        let mut state = GroupState::default();
+        let next_id_before = self.next_id;
+        let mut replies = Vec::with_capacity(group.len());
+        for command in group {
+            let reply = match command {
+                Command::Add { units, reply } => {
+                    PendingReply::Add(reply, self.add(&mut state, units))
+                }
+                Command::Update {
+                    id,
+                    edit,
+                    changed_by,
+                    reply,
+                } => PendingReply::Unit(reply, self.update(&mut state, id, edit, changed_by)),
+                Command::Delete { id, reply } => {
+                    PendingReply::Unit(reply, self.delete(&mut state, id))
+                }
+            };
+            replies.push(reply);
+        }
+        if state.changed {
+            if let Err(error) = self.commit() {
+                tracing::error!(%error, "index commit failed; rolling back the group");
+                self.next_id = next_id_before;
+                if let Err(rollback_error) = self.writer.rollback() {
+                    tracing::error!(%rollback_error, "index rollback failed");
+                }
+                let message = error.to_string();
+                for reply in replies {
+                    reply.fail(&message);
+                }
+                return;
+            }
+        }
+        for reply in replies {
+            reply.send();
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), TmError> {
+        let payload = CommitPayload {
+            next_id: self.next_id,
+            analyzer_version: schema::ANALYZER_VERSION,
+        };
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The current version of a unit: this group's pending change, else the committed one.
+    fn current_unit(&self, state: &GroupState, id: u64) -> Result<Option<Unit>, TmError> {
+        if let Some(pending) = state.units.get(&id) {
+            return Ok(pending.clone());
+        }
+        let searcher = self.reader.searcher();
+        search::unit_by_id(&searcher, &self.fields, id)
+    }
+
+    /// An already stored (or pending) unit with the same content as `variants`, other than
+    /// `except`.
+    fn existing_with_content(
+        &self,
+        state: &GroupState,
+        key: &str,
+        variants: &[crate::tm::Variant],
+        except: Option<u64>,
+    ) -> Result<Option<u64>, TmError> {
+        let mut candidates: Vec<u64> = state.by_content.get(key).cloned().unwrap_or_default();
+        let searcher = self.reader.searcher();
+        candidates.extend(
+            search::units_by_content(&searcher, &self.fields, key)?
+                .into_iter()
+                .map(|unit| unit.id),
+        );
+        for id in candidates {
+            if Some(id) == except {
+                continue;
+            }
+            if let Some(unit) = self.current_unit(state, id)? {
+                if same_content(&unit.variants, variants) {
+                    return Ok(Some(id));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn put(&mut self, state: &mut GroupState, unit: Unit) -> Result<(), TmError> {
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.id, unit.id));
+        self.writer
+            .add_document(schema::unit_document(&self.fields, &unit))?;
+        state
+            .by_content
+            .entry(unit.content_key())
+            .or_default()
+            .push(unit.id);
+        state.units.insert(unit.id, Some(unit));
+        state.changed = true;
+        Ok(())
+    }
+
+    fn add(
+        &mut self,
+        state: &mut GroupState,
+        units: Vec<NewUnit>,
+    ) -> Result<Vec<AddOutcome>, TmError> {
+        let now = crate::tm::now_millis();
+        let mut outcomes = Vec::with_capacity(units.len());
+        for new_unit in units {
+            let key = new_unit.content_key();
+            if let Some(existing) =
+                self.existing_with_content(state, &key, &new_unit.variants, None)?
+            {
+                outcomes.push(AddOutcome {
+                    id: existing,
+                    created: false,
+                });
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            self.put(state, new_unit.into_unit(id, now))?;
+            outcomes.push(AddOutcome { id, created: true });
+        }
+        Ok(outcomes)
+    }
+
+    fn update(
+        &mut self,
+        state: &mut GroupState,
+        id: u64,
+        edit: UnitEdit,
+        changed_by: Option<String>,
+    ) -> Result<Unit, TmError> {
+        let Some(mut unit) = self.current_unit(state, id)? else {
+            return Err(TmError::NotFound(id));
+        };
+        edit(&mut unit)?;
+        unit.id = id;
+        unit.updated_at = crate::tm::now_millis().max(unit.created_at);
+        if changed_by.is_some() {
+            unit.changed_by = changed_by;
+        }
+        if let Some(existing) =
+            self.existing_with_content(state, &unit.content_key(), &unit.variants, Some(id))?
+        {
+            return Err(TmError::Duplicate { id, existing });
+        }
+        self.put(state, unit.clone())?;
+        Ok(unit)
+    }
+
+    fn delete(&mut self, state: &mut GroupState, id: u64) -> Result<Unit, TmError> {
+        let Some(unit) = self.current_unit(state, id)? else {
+            return Err(TmError::NotFound(id));
+        };
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.id, id));
+        state.units.insert(id, None);
+        state.changed = true;
+        Ok(unit)
+    }
+}
+
+/// Reads the payload of the index's last commit.
+pub(crate) fn last_commit_payload(index: &Index) -> Result<Option<CommitPayload>, TmError> {
+    let metas = index.load_metas()?;
+    match metas.payload {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|error| TmError::Corrupt(format!("commit payload {text:?}: {error}"))),
+    }
+}
