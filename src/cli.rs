@@ -18,7 +18,11 @@ use crate::formats::{self, Format, ImportOptions};
 use crate::tm::{LookupQuery, OpenMode, Status, Tm, TmError, DEFAULT_COLLECTION};
 
 #[derive(Debug, Parser)]
-#[command(name = "attache", version, about = "Translation-memory and terminology server")]
+#[command(
+    name = "attache",
+    version,
+    about = "Translation-memory and terminology server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -125,7 +129,14 @@ pub fn main() -> anyhow::Result<()> {
             collection,
         } => {
             let config = load_config(&common)?;
-            import(&config, &file, &format, source_lang, target_lang, collection)
+            import(
+                &config,
+                &file,
+                &format,
+                source_lang,
+                target_lang,
+                collection,
+            )
         }
         Command::Export {
             common,
@@ -257,7 +268,8 @@ fn export(config: &Config, collection: Option<&str>, output: Option<&Path>) -> a
     let tm = Tm::open(&config.storage.dir, OpenMode::ReadOnly)?;
     let sink: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };

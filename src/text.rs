@@ -202,7 +202,9 @@ fn token_id(token_chars: &[char]) -> u64 {
 pub fn token_ids(text: &str) -> Vec<u64> {
     let chars: Vec<char> = normalize(text).chars().collect();
     let mut out = Vec::with_capacity(chars.len());
-    split_tokens(&chars, |token_chars, _, _, _| out.push(token_id(token_chars)));
+    split_tokens(&chars, |token_chars, _, _, _| {
+        out.push(token_id(token_chars))
+    });
     out
 }
 
@@ -254,7 +256,14 @@ impl QueryScorer {
         if self.query == candidate {
             return 100;
         }
-        let candidate_ids = token_ids(candidate);
+        self.score_tokens(candidate, &token_ids(candidate))
+    }
+
+    /// [`QueryScorer::score`] for a candidate whose [`token_ids`] are already known.
+    pub fn score_tokens(&self, candidate: &str, candidate_ids: &[u64]) -> u8 {
+        if self.query == candidate {
+            return 100;
+        }
         let distance = self.comparator.distance(candidate_ids.iter().copied());
         score_from_distance(distance, self.query_len, candidate_ids.len())
     }
@@ -301,8 +310,14 @@ mod tests {
 
     #[test]
     fn examples_from_the_definition() {
-        assert_eq!(score("会议由昌平区委书记主持。", "会议由昌平区委副书记主持。"), 92);
-        assert_eq!(score("The meeting was held.", "The meeting was held recently."), 83);
+        assert_eq!(
+            score("会议由昌平区委书记主持。", "会议由昌平区委副书记主持。"),
+            92
+        );
+        assert_eq!(
+            score("The meeting was held.", "The meeting was held recently."),
+            83
+        );
         assert_eq!(score("ＡＢＣ，2025", "abc,2025"), 99);
         assert_eq!(score("same", "same"), 100);
         assert_eq!(score(" ", "  "), 99);
@@ -317,8 +332,8 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "推", "进", "“", "一", "带", "一", "路", "”", "建", "设", "in", "2025", ",",
-                "bri", "!"
+                "推", "进", "“", "一", "带", "一", "路", "”", "建", "设", "in", "2025", ",", "bri",
+                "!"
             ]
         );
     }

@@ -87,9 +87,11 @@ impl From<TmError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "duplicate", error.to_string())
             }
             TmError::InvalidEdit(message) => ApiError::bad_request("invalid_field", message),
-            TmError::CommitFailed(_) | TmError::WriterStopped | TmError::ReadOnly => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string())
-            }
+            TmError::CommitFailed(_) | TmError::WriterStopped | TmError::ReadOnly => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                error.to_string(),
+            ),
             other => ApiError::internal(other.to_string()),
         }
     }
@@ -98,7 +100,9 @@ impl From<TmError> for ApiError {
 impl From<FormatError> for ApiError {
     fn from(error: FormatError) -> Self {
         match error {
-            FormatError::Syntax { .. } => ApiError::bad_request("malformed_file", error.to_string()),
+            FormatError::Syntax { .. } => {
+                ApiError::bad_request("malformed_file", error.to_string())
+            }
             FormatError::Io(_) => ApiError::internal(error.to_string()),
         }
     }

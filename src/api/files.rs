@@ -31,7 +31,13 @@ pub struct ImportResponse {
     pub errors: Vec<Skipped>,
 }
 
-const IMPORT_PARAMETERS: [&str; 5] = ["format", "source_lang", "target_lang", "collection", "status"];
+const IMPORT_PARAMETERS: [&str; 5] = [
+    "format",
+    "source_lang",
+    "target_lang",
+    "collection",
+    "status",
+];
 
 fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
     match params.keys().find(|key| !known.contains(&key.as_str())) {
@@ -47,11 +53,12 @@ fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<()
 }
 
 fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
-    let name = params
-        .get("format")
-        .ok_or_else(|| ApiError::bad_request("missing_field", "`format` is required (tsv or tmx)"))?;
-    Format::parse(name)
-        .ok_or_else(|| ApiError::invalid_field("format", format!("`{name}` is not one of tsv, tmx")))
+    let name = params.get("format").ok_or_else(|| {
+        ApiError::bad_request("missing_field", "`format` is required (tsv or tmx)")
+    })?;
+    Format::parse(name).ok_or_else(|| {
+        ApiError::invalid_field("format", format!("`{name}` is not one of tsv, tmx"))
+    })
 }
 
 pub async fn import(
@@ -140,8 +147,9 @@ pub async fn import(
 async fn spool_body(state: &AppState, body: Body) -> Result<tempfile::TempPath, ApiError> {
     let limit = state.config.limits.import_body_bytes;
     let incoming = state.tm.dir().join("incoming");
-    std::fs::create_dir_all(&incoming)
-        .map_err(|error| ApiError::internal(format!("cannot create {}: {error}", incoming.display())))?;
+    std::fs::create_dir_all(&incoming).map_err(|error| {
+        ApiError::internal(format!("cannot create {}: {error}", incoming.display()))
+    })?;
     let file = tempfile::NamedTempFile::new_in(&incoming)
         .map_err(|error| ApiError::internal(format!("cannot create an upload file: {error}")))?;
     let (file, path) = file.into_parts();
@@ -212,7 +220,10 @@ pub async fn export(
         Some(_) => parse_format(&params)?,
     };
     if file_format != Format::Tmx {
-        return Err(ApiError::invalid_field("format", "export supports tmx only"));
+        return Err(ApiError::invalid_field(
+            "format",
+            "export supports tmx only",
+        ));
     }
     let source_lang = params
         .get("source_lang")

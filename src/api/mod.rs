@@ -87,7 +87,11 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                format!("{} is not allowed on {}", request.method(), request.uri().path()),
+                format!(
+                    "{} is not allowed on {}",
+                    request.method(),
+                    request.uri().path()
+                ),
             )
         })
         .with_state(state)

@@ -25,9 +25,8 @@ pub fn rfc3339(millis: i64) -> String {
 
 /// Checks a language tag field.
 pub fn check_lang(field: &str, tag: &str) -> Result<(), ApiError> {
-    crate::lang::validate(tag).map_err(|error| {
-        ApiError::bad_request("invalid_language", format!("`{field}`: {error}"))
-    })
+    crate::lang::validate(tag)
+        .map_err(|error| ApiError::bad_request("invalid_language", format!("`{field}`: {error}")))
 }
 
 /// Checks a segment text field: present, not blank, within the length limit, XML-safe.
@@ -46,7 +45,10 @@ fn check_collection(field: &str, name: &str) -> Result<(), ApiError> {
         return Err(ApiError::invalid_field(field, "is empty"));
     }
     if name.chars().count() > 200 {
-        return Err(ApiError::invalid_field(field, "is longer than 200 characters"));
+        return Err(ApiError::invalid_field(
+            field,
+            "is longer than 200 characters",
+        ));
     }
     Ok(())
 }

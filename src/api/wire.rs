@@ -20,7 +20,9 @@ const MSGPACK: &str = "application/msgpack";
 fn is_msgpack(value: Option<&HeaderValue>) -> bool {
     value
         .and_then(|value| value.to_str().ok())
-        .map(|value| value.contains("application/msgpack") || value.contains("application/x-msgpack"))
+        .map(|value| {
+            value.contains("application/msgpack") || value.contains("application/x-msgpack")
+        })
         .unwrap_or(false)
 }
 
@@ -85,9 +87,8 @@ impl<T: Serialize> IntoResponse for Reply<T> {
                     bytes,
                 )
                     .into_response(),
-                Err(error) => {
-                    ApiError::internal(format!("cannot encode MessagePack: {error}")).into_response()
-                }
+                Err(error) => ApiError::internal(format!("cannot encode MessagePack: {error}"))
+                    .into_response(),
             },
         }
     }
@@ -131,7 +132,11 @@ where
                 .map_err(|error| {
                     ApiError::bad_request(
                         "bad_body",
-                        format!("malformed MessagePack body at `{}`: {}", error.path(), error.inner()),
+                        format!(
+                            "malformed MessagePack body at `{}`: {}",
+                            error.path(),
+                            error.inner()
+                        ),
                     )
                 });
         }
@@ -144,7 +149,10 @@ where
             } else {
                 format!(" in `{path}`")
             };
-            ApiError::bad_request("bad_body", format!("malformed JSON body{location}: {inner}"))
+            ApiError::bad_request(
+                "bad_body",
+                format!("malformed JSON body{location}: {inner}"),
+            )
         })?;
         deserializer.end().map_err(|error| {
             ApiError::bad_request("bad_body", format!("malformed JSON body: {error}"))

@@ -225,19 +225,23 @@ fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<(Parsed, Vec<u6
     let mut saw_root = false;
 
     let syntax = |reader: &Reader<R>, message: String| ReadError::Syntax {
-        offset: reader.error_position().max(reader.buffer_position().saturating_sub(1)),
+        offset: reader
+            .error_position()
+            .max(reader.buffer_position().saturating_sub(1)),
         message,
     };
 
     loop {
         let event_offset = reader.buffer_position();
-        let event = reader.read_event_into(&mut buffer).map_err(|error| match error {
-            quick_xml::Error::Io(io) => ReadError::Io(std::io::Error::other(io.to_string())),
-            other => ReadError::Syntax {
-                offset: reader.error_position(),
-                message: format!("malformed XML: {other}"),
-            },
-        })?;
+        let event = reader
+            .read_event_into(&mut buffer)
+            .map_err(|error| match error {
+                quick_xml::Error::Io(io) => ReadError::Io(std::io::Error::other(io.to_string())),
+                other => ReadError::Syntax {
+                    offset: reader.error_position(),
+                    message: format!("malformed XML: {other}"),
+                },
+            })?;
         match event {
             Event::Eof => break,
             Event::Start(ref element) | Event::Empty(ref element) => {
@@ -277,6 +281,26 @@ fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<(Parsed, Vec<u6
                     }
                     "tuv" if tu.is_some() => {
                         tuv_lang = attribute(element, &["xml:lang", "lang"]).map_err(fail)?;
+                        // Some tools (OmegaT) date and sign the variants, not the unit: take
+                        // the first variant's values where the unit has none.
+                        let builder = tu.as_mut().expect("inside a tu");
+                        if builder.creation_id.is_none() {
+                            builder.creation_id =
+                                attribute(element, &["creationid"]).map_err(fail)?;
+                        }
+                        if builder.change_id.is_none() {
+                            builder.change_id = attribute(element, &["changeid"]).map_err(fail)?;
+                        }
+                        if builder.creation_date.is_none() {
+                            builder.creation_date = attribute(element, &["creationdate"])
+                                .map_err(fail)?
+                                .and_then(|text| parse_tmx_date(&text));
+                        }
+                        if builder.change_date.is_none() {
+                            builder.change_date = attribute(element, &["changedate"])
+                                .map_err(fail)?
+                                .and_then(|text| parse_tmx_date(&text));
+                        }
                     }
                     "seg" if tuv_lang.is_some() && !is_empty => seg_text = Some(String::new()),
                     "seg" if tuv_lang.is_some() => {
@@ -303,12 +327,7 @@ fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<(Parsed, Vec<u6
                 match name {
                     "tu" => {
                         if let Some(builder) = tu.take() {
-                            finish_tu(
-                                builder,
-                                options,
-                                &mut parsed,
-                                &mut skipped_offsets,
-                            );
+                            finish_tu(builder, options, &mut parsed, &mut skipped_offsets);
                         }
                     }
                     "tuv" => tuv_lang = None,
@@ -583,6 +602,9 @@ mod tests {
             sniff_encoding(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?>"),
             Some(encoding_rs::WINDOWS_1252)
         );
-        assert_eq!(sniff_encoding(b"<?xml version='1.0' encoding='UTF-8'?>"), None);
+        assert_eq!(
+            sniff_encoding(b"<?xml version='1.0' encoding='UTF-8'?>"),
+            None
+        );
     }
 }

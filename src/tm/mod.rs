@@ -254,7 +254,12 @@ impl Tm {
     /// Everything acknowledged before is already committed.
     pub fn close(&self) {
         self.commands.lock().expect("command channel lock").take();
-        if let Some(handle) = self.writer_thread.lock().expect("writer thread lock").take() {
+        if let Some(handle) = self
+            .writer_thread
+            .lock()
+            .expect("writer thread lock")
+            .take()
+        {
             if handle.join().is_err() {
                 tracing::error!("index writer thread panicked");
             }

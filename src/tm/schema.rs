@@ -18,8 +18,7 @@
 //! | `length:<lang>` is not a field: lengths are read from the stored unit at re-rank time. |
 
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{PreTokenizedString, Token as TantivyToken};
 use tantivy::TantivyDocument;

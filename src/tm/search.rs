@@ -56,11 +56,7 @@ fn decode_unit(fields: &Fields, document: &TantivyDocument) -> Result<Unit, TmEr
         .map_err(|error| TmError::Corrupt(format!("stored unit cannot be decoded: {error}")))
 }
 
-fn fetch_unit(
-    searcher: &Searcher,
-    fields: &Fields,
-    address: DocAddress,
-) -> Result<Unit, TmError> {
+fn fetch_unit(searcher: &Searcher, fields: &Fields, address: DocAddress) -> Result<Unit, TmError> {
     let document: TantivyDocument = searcher.doc(address)?;
     decode_unit(fields, &document)
 }
@@ -179,7 +175,8 @@ pub fn lookup(
     let should: Vec<(Occur, Box<dyn Query>)> = terms
         .into_iter()
         .map(|term| {
-            let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            let query: Box<dyn Query> =
+                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
             (Occur::Should, query)
         })
         .collect();
@@ -324,7 +321,8 @@ pub fn concordance(
     let mut clauses = common_filters(fields, &languages, &query.collections);
     clauses.push((Occur::Must, phrase));
     let boolean = BooleanQuery::new(clauses);
-    let newest_first = TopDocs::with_limit(query.limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc);
+    let newest_first =
+        TopDocs::with_limit(query.limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc);
     let (total, top) = searcher.search(&boolean, &(Count, newest_first))?;
     let mut hits = Vec::new();
     for (_, address) in top.into_iter().take(query.limit) {

@@ -75,7 +75,10 @@ enum PendingReply {
         oneshot::Sender<Result<Vec<AddOutcome>, TmError>>,
         Result<Vec<AddOutcome>, TmError>,
     ),
-    Unit(oneshot::Sender<Result<Unit, TmError>>, Result<Unit, TmError>),
+    Unit(
+        oneshot::Sender<Result<Unit, TmError>>,
+        Result<Unit, TmError>,
+    ),
 }
 
 impl PendingReply {

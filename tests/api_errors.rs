@@ -1,0 +1,242 @@
+//! Every 4xx says what was wrong and where, and a rejected request changes nothing.
+
+use serde_json::{json, Value};
+
+use crate::support::Server;
+
+async fn expect_error(server: &Server, status: u16, body: &Value, code: &str, mentions: &str) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(mentions),
+        "{message:?} should mention {mentions:?}"
+    );
+    assert!((400..500).contains(&status));
+    assert_eq!(
+        server.segment_count().await,
+        1,
+        "a rejected request changed the TM"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_are_explained_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, _) = server
+        .post_json(
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"已有。","target":"Existing."}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let cases: Vec<(&str, Value, u16, &str, &str)> = vec![
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","target":"x"}),
+            400,
+            "missing_field",
+            "`source`",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"  ","target":"x"}),
+            400,
+            "invalid_field",
+            "`source` is empty",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zz-qq","target_lang":"en","source":"a","target":"x"}),
+            400,
+            "invalid_language",
+            "`source_lang`",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"english","source":"a","target":"x"}),
+            400,
+            "invalid_language",
+            "`target_lang`",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"a","target":"x","status":"final"}),
+            400,
+            "bad_body",
+            "status",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"a","target":"x","sauce":"y"}),
+            400,
+            "bad_body",
+            "sauce",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"字".repeat(10_001),"target":"x"}),
+            400,
+            "text_too_long",
+            "10000",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"a\u{1}b","target":"x"}),
+            400,
+            "invalid_field",
+            "U+0001",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"segments":[{"source_lang":"zh","target_lang":"en","source":"新的。","target":"New."},{"source_lang":"zh","target_lang":"en","source":"","target":"x"}]}),
+            400,
+            "invalid_field",
+            "segments[1].source",
+        ),
+        (
+            "/api/v1/segments",
+            json!({"segments":[]}),
+            400,
+            "invalid_field",
+            "segments",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"source_lang":"zh","target_lang":"en"}),
+            400,
+            "missing_field",
+            "`text`",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"text":"","source_lang":"zh","target_lang":"en"}),
+            400,
+            "invalid_field",
+            "`text`",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"text":"a","source_lang":"zh","target_lang":"en","min_score":101}),
+            400,
+            "invalid_field",
+            "min_score",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"text":"a","source_lang":"zh","target_lang":"en","min_score":-1}),
+            400,
+            "invalid_field",
+            "min_score",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"text":"a","source_lang":"zh","target_lang":"en","limit":101}),
+            400,
+            "invalid_field",
+            "limit",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"text":"a","source_lang":"zh","target_lang":"en","min_score":"high"}),
+            400,
+            "bad_body",
+            "min_score",
+        ),
+        (
+            "/api/v1/lookup",
+            json!({"text":"字".repeat(10_001),"source_lang":"zh","target_lang":"en"}),
+            400,
+            "text_too_long",
+            "`text`",
+        ),
+    ];
+    for (path, body, expected_status, code, mentions) in cases {
+        let (status, answer) = server.post_json(path, body.clone()).await;
+        assert_eq!(status, expected_status, "{path} {body}: {answer}");
+        expect_error(&server, status, &answer, code, mentions).await;
+    }
+
+    // Malformed JSON names the line and column.
+    let (status, answer) = server
+        .post_raw(
+            "/api/v1/lookup",
+            "application/json",
+            b"{\"text\": \"a\",\n \"source_lang\": }".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    expect_error(&server, status, &answer, "bad_body", "line 2 column").await;
+
+    // A body over the JSON limit (1 MiB by default).
+    let huge = format!("{{\"text\":\"{}\"}}", "a".repeat(1_100_000));
+    let (status, answer) = server
+        .post_raw("/api/v1/lookup", "application/json", huge.into_bytes())
+        .await;
+    assert_eq!(status, 413);
+    expect_error(&server, status, &answer, "payload_too_large", "limit").await;
+
+    // Unknown ids and ids that are not numbers.
+    let (status, answer) = server.get("/api/v1/segments/424242").await;
+    assert_eq!(status, 404);
+    expect_error(&server, status, &answer, "not_found", "424242").await;
+    let (status, answer) = server.get("/api/v1/segments/abc").await;
+    assert_eq!(status, 400);
+    expect_error(&server, status, &answer, "invalid_id", "abc").await;
+    let response = server
+        .client
+        .put(server.url("/api/v1/segments/424242"))
+        .json(&json!({"target":"x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+
+    // Concordance parameters.
+    let (status, answer) = server.get("/api/v1/concordance?lang=zh").await;
+    assert_eq!(status, 400);
+    expect_error(&server, status, &answer, "missing_field", "`q`").await;
+    let (status, answer) = server.get("/api/v1/concordance?q=a&lang=zh&limit=0").await;
+    assert_eq!(status, 400);
+    expect_error(&server, status, &answer, "invalid_field", "limit").await;
+
+    // Imports: malformed TSV names the line and column; nothing of the file is stored.
+    let tsv = "好的。\tGood.\n坏行没有制表符\n";
+    let (status, answer) = server
+        .import_tsv(tsv, "source_lang=zh&target_lang=en")
+        .await;
+    assert_eq!(status, 400);
+    expect_error(
+        &server,
+        status,
+        &answer,
+        "malformed_file",
+        "line 2, column 8",
+    )
+    .await;
+    let (status, answer) = server.import_tsv("a\tb\n", "source_lang=zh").await;
+    assert_eq!(status, 400);
+    expect_error(&server, status, &answer, "missing_field", "`target_lang`").await;
+    let (status, answer) = server
+        .post_raw(
+            "/api/v1/import?format=xlsx&source_lang=zh&target_lang=en",
+            "text/plain",
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    expect_error(&server, status, &answer, "invalid_field", "xlsx").await;
+
+    // Unknown routes answer in the same shape.
+    let (status, answer) = server.get("/api/v1/nothing-here").await;
+    assert_eq!(status, 404);
+    expect_error(
+        &server,
+        status,
+        &answer,
+        "not_found",
+        "/api/v1/nothing-here",
+    )
+    .await;
+}

@@ -1,0 +1,106 @@
+use crate::support::{cli, tsv_of, un_pairs, Server};
+
+#[tokio::test]
+async fn cli_import_refuses_a_running_servers_index_and_names_the_http_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pairs.tsv");
+    std::fs::write(&file, tsv_of(&un_pairs(50))).unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let (ok, _, stderr) = cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--format",
+        "tsv",
+        "--source-lang",
+        "zh",
+        "--target-lang",
+        "en",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("/api/v1/import"), "{stderr}");
+    assert_eq!(server.segment_count().await, 0);
+}
+
+#[test]
+fn cli_import_then_lookup_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = un_pairs(100);
+    let file = dir.path().join("pairs.tsv");
+    std::fs::write(&file, tsv_of(&pairs)).unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let (ok, stdout, stderr) = cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--format",
+        "tsv",
+        "--source-lang",
+        "zh",
+        "--target-lang",
+        "en",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("imported"), "{stdout}");
+
+    let (ok, stdout, stderr) = cli(&[
+        "lookup",
+        &pairs[3].0,
+        "--source-lang",
+        "zh",
+        "--target-lang",
+        "en",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("100%"), "{stdout}");
+    assert!(stdout.contains(&pairs[3].1));
+
+    let output = dir.path().join("out.tmx");
+    let (ok, _, stderr) = cli(&[
+        "export",
+        "--output",
+        output.to_str().unwrap(),
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(ok, "{stderr}");
+    let document = std::fs::read_to_string(output).unwrap();
+    crate::support::dtd::assert_valid_tmx(&document);
+    assert_eq!(
+        document.matches("<tu ").count() as u64,
+        stdout_count(&stderr)
+    );
+}
+
+fn stdout_count(stderr: &str) -> u64 {
+    stderr
+        .split_whitespace()
+        .skip_while(|word| *word != "exported")
+        .nth(1)
+        .and_then(|number| number.parse().ok())
+        .expect("export reports its count")
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let (ok, _, stderr) = cli(&["serve", "--config", missing.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+
+    let broken = dir.path().join("broken.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
+        .unwrap()
+        .replace("max_text_chars = 10000", "max_text_chars = \"many\"");
+    std::fs::write(&broken, text).unwrap();
+    let (ok, _, stderr) = cli(&["serve", "--config", broken.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("max_text_chars"), "{stderr}");
+}

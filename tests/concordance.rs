@@ -1,0 +1,95 @@
+use serde_json::json;
+
+use crate::support::{tsv_of, un_pairs, Server};
+
+fn highlighted(text: &str, range: &serde_json::Value) -> String {
+    let start = range[0].as_u64().unwrap() as usize;
+    let end = range[1].as_u64().unwrap() as usize;
+    text.chars().skip(start).take(end - start).collect()
+}
+
+#[tokio::test]
+async fn chinese_concordance_finds_the_character_sequence_with_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = un_pairs(800);
+    server
+        .import_tsv(&tsv_of(&pairs), "source_lang=zh&target_lang=en")
+        .await;
+    let needle = "可持续发展";
+    let expected = pairs.iter().filter(|(zh, _)| zh.contains(needle)).count();
+    assert!(expected > 3, "the sample should use the phrase");
+    let (status, body) = server
+        .get(&format!(
+            "/api/v1/concordance?q={needle}&lang=zh&target_lang=en&limit=100"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"].as_u64().unwrap() as usize, expected);
+    for hit in body["hits"].as_array().unwrap() {
+        let source = hit["source"].as_str().unwrap();
+        let highlights = hit["highlights"].as_array().unwrap();
+        assert!(!highlights.is_empty());
+        for range in highlights {
+            assert_eq!(highlighted(source, range), needle);
+        }
+        assert!(hit["target"].as_str().is_some());
+    }
+    // A phrase query, not a bag of characters: 发展可持续 occurs nowhere.
+    let (_, body) = server
+        .get("/api/v1/concordance?q=发展可持续的的&lang=zh")
+        .await;
+    assert_eq!(body["total"], 0);
+}
+
+#[tokio::test]
+async fn english_concordance_matches_inflected_forms_and_full_width_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = [
+        (
+            "各国领导人正在举行会谈。",
+            "The leaders are holding talks on Monday.",
+        ),
+        ("双方将继续举行会谈。", "Both sides will hold talks again."),
+        ("会谈富有成果。", "The talks were fruitful."),
+        (
+            "ＷＴＯ成员支持这一决定。",
+            "WTO members supported the decision.",
+        ),
+    ];
+    for (zh, en) in pairs {
+        server
+            .post_json(
+                "/api/v1/segments",
+                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
+            )
+            .await;
+    }
+    let (status, body) = server
+        .get("/api/v1/concordance?q=hold%20talk&lang=en&target_lang=zh")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["total"], 2, "{body}");
+    let mut seen: Vec<String> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hit| highlighted(hit["source"].as_str().unwrap(), &hit["highlights"][0]))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["hold talks", "holding talks"]);
+
+    // Width folding: an ASCII query finds full-width text, highlighted in the original.
+    let (_, body) = server.get("/api/v1/concordance?q=wto&lang=zh").await;
+    assert_eq!(body["total"], 1);
+    let hit = &body["hits"][0];
+    assert_eq!(
+        highlighted(hit["source"].as_str().unwrap(), &hit["highlights"][0]),
+        "ＷＴＯ"
+    );
+
+    // A single Chinese character works too.
+    let (_, body) = server.get("/api/v1/concordance?q=谈&lang=zh").await;
+    assert_eq!(body["total"], 3);
+}

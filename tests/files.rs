@@ -1,0 +1,184 @@
+use std::path::Path;
+
+use crate::support::dtd::assert_valid_tmx;
+use crate::support::{shared, tsv_of, un_pairs, Server};
+
+async fn import_file(server: &Server, path: &Path, query: &str) -> (u16, serde_json::Value) {
+    server
+        .post_raw(
+            &format!("/api/v1/import?format=tmx&{query}"),
+            "application/xml",
+            std::fs::read(path).unwrap(),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn tsv_import_reports_imported_duplicates_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = un_pairs(300);
+    let mut tsv = tsv_of(&pairs);
+    tsv.push_str(&format!("{}\t{}\n", pairs[0].0, pairs[0].1));
+    tsv.push_str("只有原文。\t \n");
+    let (status, report) = server
+        .import_tsv(&tsv, "source_lang=zh&target_lang=en&collection=un")
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let distinct: std::collections::HashSet<_> = pairs.iter().collect();
+    assert_eq!(
+        report["imported"].as_u64().unwrap() as usize,
+        distinct.len()
+    );
+    assert_eq!(
+        report["duplicates"].as_u64().unwrap() as usize,
+        pairs.len() + 1 - distinct.len()
+    );
+    assert_eq!(report["skipped"], 1);
+    assert_eq!(report["errors"][0]["at"], "line 302");
+    assert!(report["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("target"));
+    let body = server.lookup(&pairs[5].0).await;
+    assert_eq!(body["matches"][0]["collection"], "un");
+}
+
+#[tokio::test]
+async fn tmx_import_keeps_metadata_and_export_validates_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let tmx_dir = shared().join("data/formats/tmx");
+
+    // OmegaT's zh-CN/ja-JP project memory, TMX 1.1 `lang` attributes.
+    let (status, report) = import_file(
+        &server,
+        &tmx_dir.join("omegat/project_CN_JP-project_save.tmx"),
+        "source_lang=zh&target_lang=ja",
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 1);
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            serde_json::json!({"text":"太平寺中的文笔塔","source_lang":"zh","target_lang":"ja"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["matches"][0]["target"], "太平寺の中心的なペン塔");
+
+    // A tu without a usable source is skipped with its reason and line.
+    let (status, report) = import_file(
+        &server,
+        &tmx_dir.join("omegat/test-missingSource.tmx"),
+        "source_lang=en&target_lang=be",
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert!(report["skipped"].as_u64().unwrap() >= 1, "{report}");
+    let error = &report["errors"][0];
+    assert!(error["at"].as_str().unwrap().contains("line"), "{report}");
+    assert!(
+        error["message"].as_str().unwrap().contains("source"),
+        "{report}"
+    );
+
+    // UTF-16 files from the LISA compliance kit import like UTF-8 ones.
+    let mut utf16_imported = 0;
+    for entry in std::fs::read_dir(tmx_dir.join("lisa-compliance-kit")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let is_utf16 = bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF");
+        if !is_utf16 {
+            continue;
+        }
+        let (status, report) = import_file(&server, &path, "source_lang=en&target_lang=fr").await;
+        assert_eq!(status, 200, "{}: {report}", path.display());
+        utf16_imported +=
+            report["imported"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap();
+    }
+    assert!(utf16_imported > 0, "no UTF-16 file was imported");
+
+    // Export everything: valid against the TMX 1.4 DTD.
+    let (status, first_export) = server.get_text("/api/v1/export?format=tmx").await;
+    assert_eq!(status, 200);
+    assert_valid_tmx(&first_export);
+    assert!(first_export.contains("creationid=\"Hiroshi Miura\""));
+    assert!(first_export.contains("太平寺の中心的なペン塔"));
+
+    // Import the export into a fresh server: the same units come back out.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Server::start(other_dir.path());
+    let export_path = other_dir.path().join("export.tmx");
+    std::fs::write(&export_path, &first_export).unwrap();
+    let mut total = 0;
+    for (source, target) in [("zh", "ja"), ("en", "be"), ("en", "fr")] {
+        let (status, report) = import_file(
+            &other,
+            &export_path,
+            &format!("source_lang={source}&target_lang={target}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{report}");
+        total += report["imported"].as_u64().unwrap();
+    }
+    assert_eq!(total, server.segment_count().await);
+    let (_, second_export) = other.get_text("/api/v1/export?format=tmx").await;
+    assert_valid_tmx(&second_export);
+    let body_of = |document: &str| -> Vec<String> {
+        let mut tus: Vec<String> = document
+            .split("<tu ")
+            .skip(1)
+            .map(|tu| tu.split_once('>').unwrap().1.to_owned())
+            .collect();
+        tus.sort();
+        tus
+    };
+    assert_eq!(body_of(&first_export), body_of(&second_export));
+}
+
+#[tokio::test]
+async fn a_malformed_tmx_is_rejected_with_its_position_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let broken = "<?xml version=\"1.0\"?>\n<tmx version=\"1.4\">\n<header/>\n<body>\n<tu><tuv xml:lang=\"zh\"><seg>好</seg></tuv><tuv xml:lang=\"en\"><seg>good</seg></tuv></tu>\n<tu><tuv xml:lang=\"zh\"><seg>坏</seg></tuv>\n</body>\n</tmx>\n";
+    let (status, body) = server
+        .post_raw(
+            "/api/v1/import?format=tmx&source_lang=zh&target_lang=en",
+            "application/xml",
+            broken.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "malformed_file");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("line 7, column"), "{message}");
+    assert_eq!(server.segment_count().await, 0);
+}
+
+#[tokio::test]
+async fn export_of_one_collection_holds_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = un_pairs(40);
+    server
+        .import_tsv(
+            &tsv_of(&pairs[..20]),
+            "source_lang=zh&target_lang=en&collection=first",
+        )
+        .await;
+    server
+        .import_tsv(
+            &tsv_of(&pairs[20..]),
+            "source_lang=zh&target_lang=en&collection=second",
+        )
+        .await;
+    let (status, document) = server
+        .get_text("/api/v1/export?format=tmx&collection=second")
+        .await;
+    assert_eq!(status, 200);
+    assert_valid_tmx(&document);
+    assert_eq!(document.matches("<tu ").count(), 20);
+    assert!(!document.contains(">first</prop>"));
+}

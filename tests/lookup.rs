@@ -1,0 +1,210 @@
+use serde_json::json;
+
+use crate::support::{tsv_of, un_pairs, Server};
+
+#[tokio::test]
+async fn fuzzy_lookup_over_real_un_pairs_scores_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = un_pairs(1500);
+    let (status, report) = server
+        .import_tsv(&tsv_of(&pairs), "source_lang=zh-CN&target_lang=en")
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert!(report["imported"].as_u64().unwrap() > 1400, "{report}");
+
+    // A real sentence with one character changed and one dropped.
+    let (original_zh, original_en) = pairs
+        .iter()
+        .find(|(zh, _)| zh.chars().count() > 30)
+        .unwrap()
+        .clone();
+    let mut chars: Vec<char> = original_zh.chars().collect();
+    chars[10] = '国';
+    chars.remove(20);
+    let query: String = chars.into_iter().collect();
+    let body = server.lookup(&query).await;
+    let best = &body["matches"][0];
+    assert_eq!(best["source"], original_zh.as_str(), "{body}");
+    assert_eq!(best["target"], original_en.as_str());
+    assert_eq!(
+        best["score"].as_u64().unwrap(),
+        attache::text::score(&query, &original_zh) as u64
+    );
+    assert_eq!(best["source_lang"], "zh-CN");
+    assert_eq!(best["target_lang"], "en");
+    for field in [
+        "id",
+        "collection",
+        "status",
+        "author",
+        "document",
+        "updated_at",
+    ] {
+        assert!(best.get(field).is_some(), "match lacks {field}: {best}");
+    }
+
+    // The exact sentence scores 100 and comes first.
+    let body = server.lookup(&original_zh).await;
+    assert_eq!(body["matches"][0]["score"], 100);
+}
+
+#[tokio::test]
+async fn results_are_sorted_and_respect_min_score_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let base = "会议由昌平区委书记主持。";
+    let variants = [
+        "会议由昌平区委书记主持。",
+        "会议由昌平区委副书记主持。",
+        "会议由昌平区区长主持。",
+        "今天天气很好。",
+    ];
+    for (index, source) in variants.iter().enumerate() {
+        let (status, _) = server
+            .post_json(
+                "/api/v1/segments",
+                json!({"source_lang":"zh-CN","target_lang":"en-GB","source":source,"target":format!("Target {index}")}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text": base, "source_lang": "zh", "target_lang": "en", "min_score": 60, "limit": 10}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let scores: Vec<u64> = body["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|found| found["score"].as_u64().unwrap())
+        .collect();
+    assert_eq!(scores, [100, 92, 75]);
+
+    let (_, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text": base, "source_lang": "zh-CN", "target_lang": "en-GB", "limit": 1}),
+        )
+        .await;
+    assert_eq!(body["matches"].as_array().unwrap().len(), 1);
+
+    // A more specific tag that no unit has finds nothing.
+    let (_, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text": base, "source_lang": "zh-TW", "target_lang": "en"}),
+        )
+        .await;
+    assert_eq!(body["matches"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn equal_scores_put_approved_before_draft_and_newer_before_older() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let source = "双方就共建一带一路交换了意见。";
+    let mut ids = Vec::new();
+    for (target, status) in [
+        ("old approved", "approved"),
+        ("draft", "draft"),
+        ("new approved", "approved"),
+    ] {
+        let (code, body) = server
+            .post_json(
+                "/api/v1/segments",
+                json!({"source_lang":"zh","target_lang":"en","source":source,"target":target,"status":status}),
+            )
+            .await;
+        assert_eq!(code, 201);
+        ids.push(body["id"].as_u64().unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let body = server.lookup(source).await;
+    let targets: Vec<&str> = body["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|found| found["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["new approved", "old approved", "draft"]);
+}
+
+#[tokio::test]
+async fn english_to_chinese_lookup_works_word_by_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server
+        .post_json(
+            "/api/v1/segments",
+            json!({"source_lang":"en","target_lang":"zh","source":"The meeting was held recently.","target":"会议于近日召开。"}),
+        )
+        .await;
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text":"The meeting was held.","source_lang":"en","target_lang":"zh"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["matches"][0]["score"], 83, "{body}");
+    assert_eq!(body["matches"][0]["target"], "会议于近日召开。");
+}
+
+#[tokio::test]
+async fn msgpack_requests_and_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    #[derive(serde::Serialize)]
+    struct NewPair<'a> {
+        source_lang: &'a str,
+        target_lang: &'a str,
+        source: &'a str,
+        target: &'a str,
+    }
+    let body = rmp_serde::to_vec_named(&NewPair {
+        source_lang: "zh",
+        target_lang: "en",
+        source: "坚持独立自主的和平外交政策。",
+        target: "We pursue an independent foreign policy of peace.",
+    })
+    .unwrap();
+    let response = server
+        .client
+        .post(server.url("/api/v1/segments"))
+        .header("content-type", "application/msgpack")
+        .header("accept", "application/msgpack")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/msgpack"
+    );
+    let decoded: serde_json::Value =
+        rmp_serde::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert!(decoded["id"].as_u64().unwrap() >= 1);
+
+    let lookup = rmp_serde::to_vec_named(
+        &json!({"text":"坚持独立自主的和平外交政策","source_lang":"zh","target_lang":"en"}),
+    )
+    .unwrap();
+    let response = server
+        .client
+        .post(server.url("/api/v1/lookup"))
+        .header("content-type", "application/msgpack")
+        .header("accept", "application/msgpack")
+        .body(lookup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let decoded: serde_json::Value =
+        rmp_serde::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(decoded["matches"][0]["score"], 92);
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real `attache` binary on a loopback port, real data from
+//! `../shared`, real HTTP.
+
+mod support;
+
+mod api_errors;
+mod cli;
+mod concordance;
+mod durability;
+mod files;
+mod lookup;
+mod recall;
+mod segments;
