@@ -1,1 +1,97 @@
-fn main() {}
+//! Criterion benchmarks of the hot paths: normalization, the match score and an in-process
+//! lookup on a TM of real pairs. Run: `cargo bench --bench core`.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use attache::text::{normalize, score, token_ids, QueryScorer};
+use attache::tm::{LookupQuery, NewUnit, OpenMode, Tm};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const SENTENCE: &str = "会议强调，要坚持以习近平外交思想为指导，统筹推进北京国际交往中心功能建设，\
+                        高质量共建“一带一路”，为“十五五”开好局起好步营造良好外部环境。";
+const CANDIDATE: &str = "会议指出，要坚持以习近平外交思想为指导，统筹推进国际交往中心功能建设，\
+                         高质量共建“一带一路”，为“十四五”规划圆满收官营造良好外部环境。";
+
+fn real_pairs(limit: usize) -> Vec<(String, String)> {
+    let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpora");
+    let mut pairs = Vec::new();
+    let mut add = |zh_path: &Path, en_path: &Path| {
+        let zh = std::fs::read_to_string(zh_path).unwrap();
+        let en = std::fs::read_to_string(en_path).unwrap();
+        for (zh, en) in zh.lines().zip(en.lines()) {
+            if !zh.trim().is_empty() && !en.trim().is_empty() {
+                pairs.push((zh.trim().to_owned(), en.trim().to_owned()));
+            }
+        }
+    };
+    add(
+        &corpora.join("un-devset/UNv1.0.devset.zh"),
+        &corpora.join("un-devset/UNv1.0.devset.en"),
+    );
+    for year in ["2017", "2018", "2019", "2020"] {
+        let stem = corpora.join(format!("wmt-newstest/newstest{year}.zh-en"));
+        add(&stem.with_extension("zh"), &stem.with_extension("en"));
+    }
+    pairs.truncate(limit);
+    pairs
+}
+
+fn text_benches(criterion: &mut Criterion) {
+    criterion.bench_function("normalize/zh-sentence", |bencher| {
+        bencher.iter(|| normalize(black_box(SENTENCE)))
+    });
+    criterion.bench_function("tokenize/zh-sentence", |bencher| {
+        bencher.iter(|| token_ids(black_box(SENTENCE)))
+    });
+    criterion.bench_function("score/one-pair", |bencher| {
+        bencher.iter(|| score(black_box(SENTENCE), black_box(CANDIDATE)))
+    });
+    let scorer = QueryScorer::new(SENTENCE);
+    let candidate_tokens = token_ids(CANDIDATE);
+    criterion.bench_function("score/prepared-query-pretokenized-candidate", |bencher| {
+        bencher.iter(|| scorer.score_tokens(black_box(CANDIDATE), black_box(&candidate_tokens)))
+    });
+}
+
+fn lookup_benches(criterion: &mut Criterion) {
+    let pairs = real_pairs(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let tm = Tm::open(dir.path(), OpenMode::ReadWrite).unwrap();
+    let units = pairs
+        .iter()
+        .map(|(zh, en)| NewUnit::pair("zh-CN", zh, "en", en))
+        .collect();
+    tm.add_blocking(units).unwrap();
+    // Queries: every 97th stored sentence with its last character changed.
+    let queries: Vec<String> = pairs
+        .iter()
+        .step_by(97)
+        .map(|(zh, _)| {
+            let mut chars: Vec<char> = zh.chars().collect();
+            if let Some(last) = chars.last_mut() {
+                *last = '国';
+            }
+            chars.into_iter().collect()
+        })
+        .collect();
+    let mut next = 0;
+    criterion.bench_function("lookup/in-process-17k-real-pairs", |bencher| {
+        bencher.iter(|| {
+            next = (next + 1) % queries.len();
+            let query = LookupQuery {
+                text: queries[next].clone(),
+                source_lang: "zh".to_owned(),
+                target_lang: "en".to_owned(),
+                min_score: 50,
+                limit: 5,
+                collections: Vec::new(),
+            };
+            black_box(tm.lookup(&query).unwrap())
+        })
+    });
+    tm.close();
+}
+
+criterion_group!(benches, text_benches, lookup_benches);
+criterion_main!(benches);

@@ -240,3 +240,59 @@ async fn bad_requests_are_explained_and_change_nothing() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn configured_limits_apply_and_an_oversized_import_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
+        .unwrap()
+        .replace("import_body_bytes = 2147483648", "import_body_bytes = 2000")
+        .replace("max_text_chars = 10000", "max_text_chars = 50")
+        .replace("max_batch = 1000", "max_batch = 2");
+    let config_path = dir.path().join("small.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--config", config_path.to_str().unwrap()],
+    );
+    let pairs = crate::support::un_pairs(100);
+    let (status, answer) = server
+        .import_tsv(
+            &crate::support::tsv_of(&pairs),
+            "source_lang=zh&target_lang=en",
+        )
+        .await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["error"]["code"], "payload_too_large");
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2000"));
+    assert_eq!(server.segment_count().await, 0);
+
+    let (status, answer) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text":"字".repeat(51),"source_lang":"zh","target_lang":"en"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(answer["error"]["message"].as_str().unwrap().contains("50"));
+
+    let one = json!({"source_lang":"zh","target_lang":"en","source":"一。","target":"One."});
+    let (status, answer) = server
+        .post_json(
+            "/api/v1/segments",
+            json!({"segments":[one.clone(), one.clone(), one]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2"),
+        "{answer}"
+    );
+    assert_eq!(server.segment_count().await, 0);
+}

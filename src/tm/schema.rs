@@ -15,7 +15,7 @@
 //! | `tokens`  | score tokens with positions (`zh:会`, `en:meeting`)           | concordance      |
 //! | `bigrams` | adjacent score-token pairs (`zh:会\u{1}议`)                   | fuzzy candidates |
 //! | `stems`   | stemmed word tokens with positions (`en:meet`)                | concordance      |
-//! | `length:<lang>` is not a field: lengths are read from the stored unit at re-rank time. |
+//! | `lengths` | per variant: language hash and token count, packed (fast) | length window    |
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -43,6 +43,7 @@ pub struct Fields {
     pub tokens: Field,
     pub bigrams: Field,
     pub stems: Field,
+    pub lengths: Field,
 }
 
 pub fn build_schema() -> (Schema, Fields) {
@@ -66,8 +67,22 @@ pub fn build_schema() -> (Schema, Fields) {
         tokens: builder.add_text_field("tokens", with_positions.clone()),
         bigrams: builder.add_text_field("bigrams", with_freqs),
         stems: builder.add_text_field("stems", with_positions),
+        lengths: builder.add_u64_field("lengths", FAST),
     };
     (builder.build(), fields)
+}
+
+/// Bits of a `lengths` value that hold the token count; the rest identify the language.
+const LENGTH_BITS: u32 = 24;
+
+/// The `lengths` value of a variant of `primary` language with `token_count` tokens. Values of
+/// one language are contiguous, so a range query selects a window of lengths in it. Two
+/// languages whose hashes collide would share a window: a filter that lets a few extra
+/// candidates through, never one that drops a match.
+pub fn length_key(primary: &str, token_count: usize) -> u64 {
+    let language = xxhash_rust::xxh3::xxh3_64(primary.as_bytes()) >> LENGTH_BITS;
+    let count = (token_count as u64).min((1 << LENGTH_BITS) - 1);
+    (language << LENGTH_BITS) | count
 }
 
 /// `zh:会` — a token term in the language's posting space.
@@ -130,6 +145,7 @@ pub fn unit_document(fields: &Fields, unit: &Unit) -> TantivyDocument {
                 .collect();
             document.add_pre_tokenized_text(fields.stems, pre_tokenized(stem_terms));
         }
+        document.add_u64(fields.lengths, length_key(&primary, tokens.len()));
         document.add_pre_tokenized_text(fields.tokens, pre_tokenized(token_terms));
         document.add_pre_tokenized_text(fields.bigrams, pre_tokenized(bigram_terms));
     }

@@ -6,14 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, FilterCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-use crate::tm::schema::{bigram_term, token_term, Fields};
+use crate::tm::schema::{bigram_term, length_key, token_term, Fields};
 use crate::tm::unit::{Status, Unit, Variant};
 use crate::tm::TmError;
 use crate::{lang, text};
@@ -141,6 +141,20 @@ fn tie_break(left: &Match, right: &Match) -> std::cmp::Ordering {
         .then(right.unit.id.cmp(&left.unit.id))
 }
 
+/// The token counts a stored source can have and still reach `min_score` against a query of
+/// `query_len` tokens. A candidate of `m` tokens is at least `|n − m|` edits away, so its
+/// score is at most `100 × min(n, m) / max(n, m)`; requiring that to reach `s` gives
+/// `ceil(s × n / 100) ≤ m ≤ floor(100 × n / s)`. Exact: the filter never drops a match.
+pub fn length_window(query_len: usize, min_score: u8) -> Option<(usize, usize)> {
+    if min_score == 0 {
+        return None;
+    }
+    let score = min_score as usize;
+    let shortest = (score * query_len).div_ceil(100);
+    let longest = (100 * query_len) / score;
+    Some((shortest, longest))
+}
+
 /// Fuzzy lookup: candidates from the index, re-ranked by the exact score.
 pub fn lookup(
     searcher: &Searcher,
@@ -186,10 +200,20 @@ pub fn lookup(
         &query.collections,
     );
     clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
-    let candidates = searcher.search(
-        &BooleanQuery::new(clauses),
-        &TopDocs::with_limit(candidate_count(query.limit)).order_by_score(),
-    )?;
+    // The length window is checked on each matching document inside the collection (a fast
+    // field read), not as a range query: a range over a fast field scans the whole column.
+    let (shortest, longest) =
+        length_window(tokens.len(), query.min_score).unwrap_or((0, usize::MAX >> 1));
+    let (low, high) = (
+        length_key(&primary, shortest),
+        length_key(&primary, longest),
+    );
+    let in_window = FilterCollector::new(
+        "lengths".to_owned(),
+        move |value: u64| (low..=high).contains(&value),
+        TopDocs::with_limit(candidate_count(query.limit)).order_by_score(),
+    );
+    let candidates = searcher.search(&BooleanQuery::new(clauses), &in_window)?;
 
     let scorer = text::QueryScorer::new(&query.text);
     let mut matches = Vec::new();
@@ -391,4 +415,30 @@ where
         visit(fetch_unit(searcher, fields, address)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::length_window;
+
+    /// The window is exactly the lengths whose best possible score reaches the threshold.
+    #[test]
+    fn length_window_keeps_every_length_that_can_reach_the_score() {
+        for query_len in 1..60usize {
+            for min_score in 1..=100u8 {
+                let (shortest, longest) = length_window(query_len, min_score).unwrap();
+                for candidate_len in 0..200usize {
+                    let longer = query_len.max(candidate_len);
+                    let best_possible = 100 * query_len.min(candidate_len) / longer;
+                    let reachable = best_possible >= min_score as usize;
+                    let inside = (shortest..=longest).contains(&candidate_len);
+                    assert_eq!(
+                        reachable, inside,
+                        "n={query_len} s={min_score} m={candidate_len}"
+                    );
+                }
+            }
+        }
+        assert_eq!(length_window(10, 0), None);
+    }
 }
