@@ -30,8 +30,11 @@ fn real_pairs(limit: usize) -> Vec<(String, String)> {
         &corpora.join("un-devset/UNv1.0.devset.en"),
     );
     for year in ["2017", "2018", "2019", "2020"] {
-        let stem = corpora.join(format!("wmt-newstest/newstest{year}.zh-en"));
-        add(&stem.with_extension("zh"), &stem.with_extension("en"));
+        let folder = corpora.join("wmt-newstest");
+        add(
+            &folder.join(format!("newstest{year}.zh-en.zh")),
+            &folder.join(format!("newstest{year}.zh-en.en")),
+        );
     }
     pairs.truncate(limit);
     pairs

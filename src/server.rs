@@ -17,6 +17,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("opening the index")??;
     let tm = Arc::new(tm);
+    remove_abandoned_uploads(tm.dir());
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -63,5 +64,19 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => {},
         _ = terminate => {},
+    }
+}
+
+/// Uploads are spooled to `<data dir>/incoming` and removed when their import ends; a crash
+/// can leave some behind. They were never acknowledged, so they are simply deleted.
+fn remove_abandoned_uploads(data_dir: &std::path::Path) {
+    let incoming = data_dir.join(crate::api::files::INCOMING_DIR);
+    let Ok(entries) = std::fs::read_dir(&incoming) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if let Err(error) = std::fs::remove_file(entry.path()) {
+            tracing::warn!(path = %entry.path().display(), %error, "cannot remove an abandoned upload");
+        }
     }
 }

@@ -23,6 +23,9 @@ use super::AppState;
 use crate::formats::{self, Format, ImportOptions, Parsed, Skipped};
 use crate::tm::{Status, DEFAULT_COLLECTION};
 
+/// Folder of the data directory where uploads are spooled while they are parsed.
+pub const INCOMING_DIR: &str = "incoming";
+
 #[derive(Debug, Serialize)]
 pub struct ImportResponse {
     pub imported: usize,
@@ -146,7 +149,7 @@ pub async fn import(
 /// it passes the import size limit. The file is removed when the returned handle drops.
 async fn spool_body(state: &AppState, body: Body) -> Result<tempfile::TempPath, ApiError> {
     let limit = state.config.limits.import_body_bytes;
-    let incoming = state.tm.dir().join("incoming");
+    let incoming = state.tm.dir().join(INCOMING_DIR);
     std::fs::create_dir_all(&incoming).map_err(|error| {
         ApiError::internal(format!("cannot create {}: {error}", incoming.display()))
     })?;

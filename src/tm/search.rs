@@ -43,7 +43,7 @@ pub struct Match {
 /// over shared token bigrams; the exact score then decides. More candidates cost about
 /// 12 µs each (fetching the stored unit) and buy recall on near-repeat-heavy memories.
 fn candidate_count(limit: usize) -> usize {
-    (limit * 4).max(120)
+    (limit * 4).max(60)
 }
 
 /// Decodes the stored unit of a document.
