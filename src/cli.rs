@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::formats::{self, Format, ImportOptions};
+use crate::termbase::{Termbase, TermbaseError, Workflow};
 use crate::tm::{LookupQuery, OpenMode, Status, Tm, TmError, DEFAULT_COLLECTION};
 
 #[derive(Debug, Parser)]
@@ -72,6 +73,11 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Import or export the glossary (the server must not be running on the data directory).
+    Termbase {
+        #[command(subcommand)]
+        command: TermbaseCommand,
+    },
     /// Look a segment up and print the matches (works while the server runs).
     Lookup {
         #[command(flatten)]
@@ -85,6 +91,26 @@ enum Command {
         min_score: Option<u8>,
         #[arg(long)]
         limit: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TermbaseCommand {
+    /// Load a TBX file (TBX-Basic or TBX v2 martif) into the termbase.
+    Import {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+        /// Workflow state for entries whose file does not say (proposed, approved).
+        #[arg(long, default_value = "proposed")]
+        workflow: String,
+    },
+    /// Write the termbase as TBX-Basic.
+    Export {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -146,6 +172,7 @@ pub fn main() -> anyhow::Result<()> {
             let config = load_config(&common)?;
             export(&config, collection.as_deref(), output.as_deref())
         }
+        Command::Termbase { command } => termbase(command),
         Command::Lookup {
             common,
             text,
@@ -319,4 +346,59 @@ fn lookup(
         )?;
     }
     Ok(())
+}
+
+fn termbase(command: TermbaseCommand) -> anyhow::Result<()> {
+    match command {
+        TermbaseCommand::Import {
+            common,
+            file,
+            workflow,
+        } => {
+            let config = load_config(&common)?;
+            let workflow = Workflow::parse(&workflow).with_context(|| {
+                format!("--workflow `{workflow}` is not proposed, approved or rejected")
+            })?;
+            let termbase = open_termbase_for_writing(&config)?;
+            let parsed = formats::tbx::read_file(&file, workflow)
+                .with_context(|| format!("{} was not imported", file.display()))?;
+            let entries =
+                termbase.import(parsed.entries, Some("attache termbase import".to_owned()))?;
+            println!("imported {} entries", entries.len());
+            Ok(())
+        }
+        TermbaseCommand::Export { common, output } => {
+            let config = load_config(&common)?;
+            let termbase = open_termbase_for_writing(&config)?;
+            let sink: Box<dyn Write> = match &output {
+                Some(path) => Box::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            formats::tbx::write_tbx(sink, &termbase.entries(), "Attaché termbase export")?;
+            Ok(())
+        }
+    }
+}
+
+fn open_termbase_for_writing(config: &Config) -> anyhow::Result<Termbase> {
+    match crate::server::open_termbase(&config.storage.dir, &config.termbase.dir) {
+        Ok(termbase) => Ok(termbase),
+        Err(error)
+            if matches!(
+                error.downcast_ref::<TermbaseError>(),
+                Some(TermbaseError::Locked(_))
+            ) =>
+        {
+            bail!(
+                "a running attache server holds the termbase in {}; import through it instead:\n  \
+             curl -X POST --data-binary @FILE 'http://{}/api/v1/termbase/import?format=tbx'",
+                config.storage.dir.display(),
+                config.server.listen
+            )
+        }
+        Err(other) => Err(other),
+    }
 }

@@ -12,5 +12,6 @@ pub mod config;
 pub mod formats;
 pub mod lang;
 pub mod server;
+pub mod termbase;
 pub mod text;
 pub mod tm;

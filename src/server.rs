@@ -1,12 +1,13 @@
 //! Starting and stopping the HTTP server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::termbase::{Termbase, Workflow};
 use crate::tm::{OpenMode, Tm};
 
 /// Runs the server until SIGTERM or Ctrl-C. In-flight requests finish, the index writer
@@ -18,6 +19,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("opening the index")??;
     let tm = Arc::new(tm);
     remove_abandoned_uploads(tm.dir());
+    let termbase_data = config.storage.dir.clone();
+    let glossary_dir = config.termbase.dir.clone();
+    let termbase =
+        tokio::task::spawn_blocking(move || open_termbase(&termbase_data, &glossary_dir))
+            .await
+            .context("opening the termbase")??;
+    let termbase = Arc::new(termbase);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -26,12 +34,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         %address,
         data_dir = %tm.dir().display(),
         segments = tm.count(),
+        terms = termbase.len(),
         "attache is serving"
     );
     // A plain line on stdout for scripts and tests that start the server on port 0.
     println!("attache listening on http://{address}");
     let state = AppState {
         tm: tm.clone(),
+        termbase,
         config: Arc::new(config),
     };
     axum::serve(listener, api::router(state))
@@ -79,4 +89,33 @@ fn remove_abandoned_uploads(data_dir: &std::path::Path) {
             tracing::warn!(path = %entry.path().display(), %error, "cannot remove an abandoned upload");
         }
     }
+}
+
+/// Opens the termbase; on the very first start (an empty journal) loads the shipped glossary,
+/// every `*.tbx` file of `glossary_dir`, as approved entries.
+pub fn open_termbase(data_dir: &Path, glossary_dir: &Path) -> anyhow::Result<Termbase> {
+    let termbase = Termbase::open(data_dir)?;
+    if !termbase.is_new() {
+        return Ok(termbase);
+    }
+    let Ok(listing) = std::fs::read_dir(glossary_dir) else {
+        tracing::warn!(dir = %glossary_dir.display(), "no glossary folder; the termbase starts empty");
+        return Ok(termbase);
+    };
+    let mut files: Vec<PathBuf> = listing
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "tbx"))
+        .collect();
+    files.sort();
+    for file in files {
+        let parsed = crate::formats::tbx::read_file(&file, Workflow::Approved)
+            .with_context(|| format!("the shipped glossary {} is invalid", file.display()))?;
+        let loaded = termbase.import(
+            parsed.entries,
+            Some("attache (shipped glossary)".to_owned()),
+        )?;
+        tracing::info!(file = %file.display(), entries = loaded.len(), "loaded the shipped glossary");
+    }
+    Ok(termbase)
 }

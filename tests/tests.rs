@@ -11,3 +11,4 @@ mod files;
 mod lookup;
 mod recall;
 mod segments;
+mod termbase;

@@ -147,7 +147,10 @@ pub async fn import(
 
 /// Streams the request body into a temporary file in the data directory, refusing it once
 /// it passes the import size limit. The file is removed when the returned handle drops.
-async fn spool_body(state: &AppState, body: Body) -> Result<tempfile::TempPath, ApiError> {
+pub(crate) async fn spool_body(
+    state: &AppState,
+    body: Body,
+) -> Result<tempfile::TempPath, ApiError> {
     let limit = state.config.limits.import_body_bytes;
     let incoming = state.tm.dir().join(INCOMING_DIR);
     std::fs::create_dir_all(&incoming).map_err(|error| {

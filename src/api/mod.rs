@@ -7,6 +7,7 @@
 pub mod error;
 pub mod files;
 pub mod segments;
+pub mod terms;
 pub mod wire;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::termbase::Termbase;
 use crate::tm::Tm;
 use error::ApiError;
 use wire::{Reply, WireFormat};
@@ -27,6 +29,7 @@ use wire::{Reply, WireFormat};
 #[derive(Clone)]
 pub struct AppState {
     pub tm: Arc<Tm>,
+    pub termbase: Arc<Termbase>,
     pub config: Arc<Config>,
 }
 
@@ -34,6 +37,7 @@ pub struct AppState {
 pub struct HealthResponse {
     status: &'static str,
     segments: u64,
+    terms: usize,
     version: &'static str,
 }
 
@@ -48,6 +52,7 @@ async fn health(
         HealthResponse {
             status: "ok",
             segments,
+            terms: state.termbase.len(),
             version: env!("CARGO_PKG_VERSION"),
         },
     ))
@@ -74,11 +79,26 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/concordance", get(segments::concordance))
         .route("/api/v1/export", get(files::export))
+        .route("/api/v1/terms", post(terms::create).get(terms::search))
+        .route(
+            "/api/v1/terms/{id}",
+            get(terms::get)
+                .put(terms::replace)
+                .patch(terms::patch)
+                .delete(terms::delete),
+        )
+        .route("/api/v1/terms/{id}/approve", post(terms::approve))
+        .route("/api/v1/terms/{id}/reject", post(terms::reject))
+        .route("/api/v1/terms/{id}/history", get(terms::history))
+        .route("/api/v1/terms/recognize", post(terms::recognize))
+        .route("/api/v1/qa", post(terms::check))
+        .route("/api/v1/termbase/export", get(terms::export))
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(json_limit));
     // Imports stream to disk and count their own bytes against limits.import_body_bytes.
     let file_routes = Router::new()
         .route("/api/v1/import", post(files::import))
+        .route("/api/v1/termbase/import", post(terms::import))
         .layer(DefaultBodyLimit::disable());
     json_routes
         .merge(file_routes)

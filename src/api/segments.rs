@@ -78,6 +78,8 @@ pub struct LookupRequest {
     min_score: Option<f64>,
     limit: Option<i64>,
     collections: Option<Vec<String>>,
+    /// Also recognize glossary terms in `text`.
+    terms: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +102,9 @@ pub struct MatchDto {
 #[derive(Debug, Serialize)]
 pub struct LookupResponse {
     matches: Vec<MatchDto>,
+    /// Glossary terms in the query, when the request asked with `"terms": true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    terms: Option<Vec<crate::termbase::recognize::Hit>>,
 }
 
 /// Validated lookup parameters shared by the native API and the CLI.
@@ -150,7 +155,22 @@ pub async fn lookup(
     format: WireFormat,
     Payload(request): Payload<LookupRequest>,
 ) -> Result<Reply<LookupResponse>, ApiError> {
+    let want_terms = request.terms.unwrap_or(false);
     let query = lookup_query(&state, request)?;
+    let terms = if want_terms {
+        Some(
+            super::terms::recognize_text(
+                &state,
+                query.text.clone(),
+                query.source_lang.clone(),
+                Some(query.target_lang.clone()),
+                false,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let tm = state.tm.clone();
     let matches = tokio::task::spawn_blocking(move || tm.lookup(&query)).await??;
     let matches = matches
@@ -171,7 +191,7 @@ pub async fn lookup(
             updated_at: rfc3339(found.unit.updated_at),
         })
         .collect();
-    Ok(Reply::ok(format, LookupResponse { matches }))
+    Ok(Reply::ok(format, LookupResponse { matches, terms }))
 }
 
 // ---------------------------------------------------------------------------------------

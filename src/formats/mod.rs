@@ -5,8 +5,10 @@
 //! where, as a line and column. Writers stream to any `Write`. This module knows nothing of
 //! HTTP or of the index.
 
+pub mod tbx;
 pub mod tmx;
 pub mod tsv;
+pub mod xml;
 
 use std::fmt;
 

@@ -9,8 +9,7 @@
 //! variants, its `tuid`, dates, `creationid`/`changeid`, `prop`s and `note`s. Inline codes
 //! (`bpt`, `ept`, `ph`, `it`, `ut`) are left out of the text; the text of `hi` is kept.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -20,7 +19,8 @@ use quick_xml::Reader;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-use super::{text_problem, CountingReader, FormatError, ImportOptions, Parsed, Skipped};
+use super::xml::{locate_offsets, open_decoded_counting};
+use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
 use crate::tm::{NewUnit, Origin, Prop, Status, Unit, Variant};
 
 /// Props through which Attaché keeps its own metadata in a TMX file.
@@ -31,99 +31,6 @@ const PROP_ORIGIN: &str = "x-attache-origin";
 
 /// Inline elements whose content is native markup, not translatable text.
 const CODE_ELEMENTS: [&str; 5] = ["bpt", "ept", "ph", "it", "ut"];
-
-/// Opens a TMX file as UTF-8 text, whatever its encoding.
-pub fn open_decoded(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
-    open_decoded_counting(path, None)
-}
-
-/// [`open_decoded`], counting the file's bytes as they are read.
-fn open_decoded_counting(
-    path: &Path,
-    counter: Option<Arc<AtomicU64>>,
-) -> std::io::Result<Box<dyn BufRead>> {
-    let mut file = File::open(path)?;
-    let mut head = [0u8; 512];
-    let mut head_len = 0;
-    while head_len < head.len() {
-        let read = file.read(&mut head[head_len..])?;
-        if read == 0 {
-            break;
-        }
-        head_len += read;
-    }
-    let encoding = sniff_encoding(&head[..head_len]);
-    let file: Box<dyn Read + Send> = match counter {
-        Some(counter) => Box::new(CountingReader::new(File::open(path)?, counter)),
-        None => Box::new(File::open(path)?),
-    };
-    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(encoding)
-        .bom_override(true)
-        .strip_bom(true)
-        .build(file);
-    Ok(Box::new(BufReader::with_capacity(64 * 1024, decoder)))
-}
-
-/// The encoding of an XML file from its first bytes: a BOM wins (handled by the decoder
-/// itself, so `None`), then UTF-16 without a BOM, then the declaration's `encoding`.
-fn sniff_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    if head.starts_with(b"\xEF\xBB\xBF")
-        || head.starts_with(b"\xFF\xFE")
-        || head.starts_with(b"\xFE\xFF")
-    {
-        return None;
-    }
-    if head.starts_with(b"<\0?\0") {
-        return Some(encoding_rs::UTF_16LE);
-    }
-    if head.starts_with(b"\0<\0?") {
-        return Some(encoding_rs::UTF_16BE);
-    }
-    let declaration_end = head.iter().position(|&byte| byte == b'>')?;
-    let declaration = std::str::from_utf8(&head[..declaration_end]).ok()?;
-    let after = declaration.split("encoding").nth(1)?;
-    let quote_start = after.find(['"', '\''])?;
-    let rest = &after[quote_start + 1..];
-    let label = &rest[..rest.find(['"', '\''])?];
-    match encoding_rs::Encoding::for_label(label.trim().as_bytes()) {
-        Some(encoding) if encoding != encoding_rs::UTF_8 => Some(encoding),
-        _ => None,
-    }
-}
-
-/// Line and column (1-based, columns in characters) of each byte offset of the decoded
-/// text. `offsets` must be sorted.
-fn locate_offsets(path: &Path, offsets: &[u64]) -> std::io::Result<Vec<(u64, u64)>> {
-    let mut text = open_decoded(path)?;
-    let mut located = Vec::with_capacity(offsets.len());
-    let (mut line, mut column, mut position) = (1u64, 1u64, 0u64);
-    let mut next = 0;
-    let mut buffer = Vec::new();
-    while next < offsets.len() {
-        buffer.clear();
-        if text.read_until(b'\n', &mut buffer)? == 0 {
-            break;
-        }
-        for (index, &byte) in buffer.iter().enumerate() {
-            while next < offsets.len() && offsets[next] <= position + index as u64 {
-                located.push((line, column));
-                next += 1;
-            }
-            if byte == b'\n' {
-                line += 1;
-                column = 1;
-            } else if byte & 0xC0 != 0x80 {
-                column += 1;
-            }
-        }
-        position += buffer.len() as u64;
-    }
-    while located.len() < offsets.len() {
-        located.push((line, column));
-    }
-    Ok(located)
-}
 
 /// Reads a TMX file. A malformed file is refused with the line and column of the fault.
 pub fn read_file(path: &Path, options: &ImportOptions) -> Result<Parsed, FormatError> {
@@ -593,18 +500,5 @@ mod tests {
     fn tmx_dates_round_trip() {
         let millis = parse_tmx_date("20241107T122621Z").unwrap();
         assert_eq!(format_tmx_date(millis), "20241107T122621Z");
-    }
-
-    #[test]
-    fn utf16_without_bom_is_detected() {
-        assert_eq!(sniff_encoding(b"<\0?\0x\0"), Some(encoding_rs::UTF_16LE));
-        assert_eq!(
-            sniff_encoding(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?>"),
-            Some(encoding_rs::WINDOWS_1252)
-        );
-        assert_eq!(
-            sniff_encoding(b"<?xml version='1.0' encoding='UTF-8'?>"),
-            None
-        );
     }
 }

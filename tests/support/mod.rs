@@ -226,3 +226,40 @@ pub fn cli(arguments: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Writes a copy of the repository's config.toml with replacements, returns its path.
+pub fn config_with(replacements: &[(&str, &str)], dir: &Path) -> PathBuf {
+    let mut text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "config.toml has no {from:?}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Validates a TBX file against the TBX core structure RelaxNG schema with xmllint. CI
+/// installs xmllint (`.ci/run`); elsewhere a missing xmllint skips this check loudly.
+pub fn assert_valid_tbx(path: &Path) {
+    let schema = shared().join("data/formats/schemas/tbx-basic/TBXcoreStructV03.rng");
+    match Command::new("xmllint")
+        .args(["--noout", "--relaxng"])
+        .arg(&schema)
+        .arg(path)
+        .output()
+    {
+        Ok(output) => assert!(
+            output.status.success(),
+            "the TBX export does not validate: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "WARNING: xmllint not found; TBX export not validated against the RelaxNG schema"
+            )
+        }
+        Err(error) => panic!("xmllint is required in CI: {error}"),
+    }
+}

@@ -1,0 +1,502 @@
+//! TBX: the termbase exchange format.
+//!
+//! Reading accepts both TBX generations: ISO 30042:2019 (`<tbx>`, `conceptEntry` /
+//! `langSec` / `termSec`, as TBX-Basic writes it) and the older TBX v2 (`<martif>`,
+//! `termEntry` / `langSet` / `tig` or `ntig`, as OmegaT, Okapi, MultiTerm and Translate
+//! Toolkit exchange it), in any encoding (see [`super::xml`]).
+//!
+//! Writing produces TBX-Basic (ISO 30042:2019, DCA style) that validates against the TBX core
+//! structure schema. What TBX-Basic has no data category for travels in Attaché's documented
+//! extension, so a round trip keeps it:
+//!
+//! | data                   | written as                                                  |
+//! |------------------------|-------------------------------------------------------------|
+//! | workflow state         | `<admin type="x-attache-workflow">approved</admin>` (entry) |
+//! | validity dates         | `<admin type="x-attache-validFrom">2025-01-01</admin>`, `x-attache-validUntil` |
+//! | case-sensitive matching| `<termNote type="x-attache-caseSensitive">true</termNote>`  |
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use super::xml::{locate_offsets, open_decoded, resolve_reference};
+use super::FormatError;
+use crate::termbase::{Entry, EntryInput, Term, TermStatus, TermType, Workflow};
+
+const EXT_WORKFLOW: &str = "x-attache-workflow";
+const EXT_VALID_FROM: &str = "x-attache-validFrom";
+const EXT_VALID_UNTIL: &str = "x-attache-validUntil";
+const EXT_CASE_SENSITIVE: &str = "x-attache-caseSensitive";
+
+/// Entries read from a TBX file, before the store gives them ids.
+#[derive(Debug, Default)]
+pub struct ParsedTermbase {
+    pub entries: Vec<EntryInput>,
+}
+
+/// Reads a TBX file; a malformed file or an entry without a usable term is refused with its
+/// line and column.
+pub fn read_file(path: &Path, default_workflow: Workflow) -> Result<ParsedTermbase, FormatError> {
+    let input = open_decoded(path)?;
+    match read(input, default_workflow) {
+        Ok(parsed) => Ok(parsed),
+        Err(ReadError::Syntax { offset, message }) => {
+            let (line, column) = locate_offsets(path, &[offset])?[0];
+            Err(FormatError::Syntax {
+                line,
+                column,
+                message,
+            })
+        }
+        Err(ReadError::Io(error)) => Err(FormatError::Io(error)),
+    }
+}
+
+enum ReadError {
+    Syntax { offset: u64, message: String },
+    Io(std::io::Error),
+}
+
+fn attribute(element: &BytesStart, names: &[&str]) -> Option<String> {
+    element.attributes().flatten().find_map(|attribute| {
+        names.contains(&attribute.key.0).then(|| {
+            attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map(|value| value.into_owned())
+                .unwrap_or_default()
+        })
+    })
+}
+
+/// TBX administrativeStatus (and TBX v2 normativeAuthorization) values to our statuses.
+fn parse_status(value: &str) -> TermStatus {
+    let value = value.to_ascii_lowercase();
+    if value.contains("preferred") {
+        TermStatus::Preferred
+    } else if value.contains("deprecated") || value.contains("forbidden") {
+        TermStatus::Deprecated
+    } else if value.contains("superseded") || value.contains("obsolete") {
+        TermStatus::Superseded
+    } else {
+        TermStatus::Admitted
+    }
+}
+
+fn status_value(status: TermStatus) -> &'static str {
+    match status {
+        TermStatus::Preferred => "preferredTerm-admn-sts",
+        TermStatus::Admitted => "admittedTerm-admn-sts",
+        TermStatus::Deprecated => "deprecatedTerm-admn-sts",
+        TermStatus::Superseded => "supersededTerm-admn-sts",
+    }
+}
+
+/// What the text being read belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Capture {
+    TermText,
+    TermNote(String),
+    Descrip(String),
+    Admin(String),
+    Note,
+}
+
+fn parse_date(field: &str, text: &str) -> Result<time::Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), format)
+        .map_err(|_| format!("{field} `{text}` is not a date as YYYY-MM-DD"))
+}
+
+fn read<R: BufRead>(input: R, default_workflow: Workflow) -> Result<ParsedTermbase, ReadError> {
+    let mut reader = Reader::from_reader(input);
+    reader.config_mut().check_end_names = true;
+    let mut parsed = ParsedTermbase::default();
+    let mut buffer = Vec::new();
+    let mut entry: Option<(EntryInput, u64)> = None;
+    let mut lang: Option<String> = None;
+    let mut term: Option<Term> = None;
+    let mut capture: Option<(Capture, String)> = None;
+    let mut saw_root = false;
+
+    loop {
+        let offset = reader.buffer_position();
+        let syntax = |message: String| ReadError::Syntax { offset, message };
+        let event = reader
+            .read_event_into(&mut buffer)
+            .map_err(|error| match error {
+                quick_xml::Error::Io(io) => ReadError::Io(std::io::Error::other(io.to_string())),
+                other => ReadError::Syntax {
+                    offset: reader.error_position(),
+                    message: format!("malformed XML: {other}"),
+                },
+            })?;
+        match event {
+            Event::Eof => break,
+            Event::Start(ref element) | Event::Empty(ref element) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let local = element.local_name();
+                let name: &str = local.as_ref();
+                if !saw_root {
+                    if name != "tbx" && name != "martif" {
+                        return Err(syntax(format!(
+                            "the root element is <{name}>, not <tbx> or <martif>: not a TBX file"
+                        )));
+                    }
+                    saw_root = true;
+                }
+                match name {
+                    "conceptEntry" | "termEntry" => {
+                        entry = Some((
+                            EntryInput {
+                                id: None,
+                                subject_field: None,
+                                definition: None,
+                                note: None,
+                                source: None,
+                                workflow: Some(default_workflow),
+                                valid_from: None,
+                                valid_until: None,
+                                terms: Some(Vec::new()),
+                                allow_duplicate: true,
+                            },
+                            offset,
+                        ));
+                    }
+                    "langSec" | "langSet" if entry.is_some() => {
+                        lang = attribute(element, &["xml:lang", "lang"]);
+                        if lang.is_none() {
+                            return Err(syntax(format!("<{name}> has no xml:lang")));
+                        }
+                    }
+                    "termSec" | "tig" | "ntig" if lang.is_some() => {
+                        term = Some(Term {
+                            lang: lang.clone().unwrap_or_default(),
+                            text: String::new(),
+                            status: TermStatus::Admitted,
+                            term_type: None,
+                            part_of_speech: None,
+                            context: None,
+                            note: None,
+                            case_sensitive: false,
+                        });
+                    }
+                    _ if is_empty || entry.is_none() => {}
+                    "term" if term.is_some() => capture = Some((Capture::TermText, String::new())),
+                    "termNote" if term.is_some() => {
+                        let kind = attribute(element, &["type"]).unwrap_or_default();
+                        capture = Some((Capture::TermNote(kind), String::new()));
+                    }
+                    "descrip" => {
+                        let kind = attribute(element, &["type"]).unwrap_or_default();
+                        capture = Some((Capture::Descrip(kind), String::new()));
+                    }
+                    "admin" => {
+                        let kind = attribute(element, &["type"]).unwrap_or_default();
+                        capture = Some((Capture::Admin(kind), String::new()));
+                    }
+                    "note" => capture = Some((Capture::Note, String::new())),
+                    _ => {}
+                }
+            }
+            Event::Text(ref text) => {
+                if let Some((_, content)) = capture.as_mut() {
+                    content.push_str(&text.xml10_content());
+                }
+            }
+            Event::CData(ref data) => {
+                if let Some((_, content)) = capture.as_mut() {
+                    content.push_str(&data.xml10_content());
+                }
+            }
+            Event::GeneralRef(ref reference) => {
+                let resolved = resolve_reference(reference).map_err(syntax)?;
+                if let Some((_, content)) = capture.as_mut() {
+                    content.push_str(&resolved);
+                }
+            }
+            Event::End(ref element) => {
+                let local = element.local_name();
+                let name: &str = local.as_ref();
+                match name {
+                    "term" | "termNote" | "descrip" | "admin" | "note" => {
+                        if let Some((kind, content)) = capture.take() {
+                            apply_capture(kind, content.trim(), entry.as_mut(), term.as_mut())
+                                .map_err(syntax)?;
+                        }
+                    }
+                    "termSec" | "tig" | "ntig" => {
+                        if let (Some(finished), Some((current, _))) = (term.take(), entry.as_mut())
+                        {
+                            if finished.text.trim().is_empty() {
+                                return Err(syntax(format!(
+                                    "a term in {} has no text",
+                                    finished.lang
+                                )));
+                            }
+                            current.terms.get_or_insert_with(Vec::new).push(finished);
+                        }
+                    }
+                    "langSec" | "langSet" => lang = None,
+                    "conceptEntry" | "termEntry" => {
+                        if let Some((finished, start)) = entry.take() {
+                            if finished.terms.as_ref().is_none_or(|terms| terms.is_empty()) {
+                                return Err(ReadError::Syntax {
+                                    offset: start,
+                                    message: "an entry has no term".to_owned(),
+                                });
+                            }
+                            parsed.entries.push(finished);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+        }
+        buffer.clear();
+    }
+    if !saw_root {
+        return Err(ReadError::Syntax {
+            offset: 0,
+            message: "the file holds no <tbx> or <martif> element".to_owned(),
+        });
+    }
+    Ok(parsed)
+}
+
+fn apply_capture(
+    kind: Capture,
+    content: &str,
+    entry: Option<&mut (EntryInput, u64)>,
+    term: Option<&mut Term>,
+) -> Result<(), String> {
+    let Some((entry, _)) = entry else {
+        return Ok(());
+    };
+    let text = (!content.is_empty()).then(|| content.to_owned());
+    match (kind, term) {
+        (Capture::TermText, Some(term)) => term.text = content.to_owned(),
+        (Capture::TermNote(kind), Some(term)) => match kind.as_str() {
+            "administrativeStatus" | "normativeAuthorization" => {
+                term.status = parse_status(content)
+            }
+            "termType" => term.term_type = TermType::parse(content),
+            "partOfSpeech" => term.part_of_speech = text,
+            EXT_CASE_SENSITIVE => term.case_sensitive = content == "true",
+            _ => {}
+        },
+        (Capture::Descrip(kind), Some(term)) if kind == "context" => term.context = text,
+        (Capture::Note, Some(term)) => term.note = text,
+        (Capture::Descrip(kind), _) => match kind.as_str() {
+            "subjectField" if entry.subject_field.is_none() => entry.subject_field = text,
+            "definition" if entry.definition.is_none() => entry.definition = text,
+            _ => {}
+        },
+        (Capture::Note, None) => {
+            entry.note = match (entry.note.take(), text) {
+                (Some(existing), Some(more)) => Some(format!("{existing}\n{more}")),
+                (existing, more) => existing.or(more),
+            }
+        }
+        (Capture::Admin(kind), None) => match kind.as_str() {
+            "source" if entry.source.is_none() => entry.source = text,
+            EXT_WORKFLOW => {
+                entry.workflow = Some(Workflow::parse(content).ok_or_else(|| {
+                    format!("{EXT_WORKFLOW} `{content}` is not proposed, approved or rejected")
+                })?)
+            }
+            EXT_VALID_FROM => entry.valid_from = Some(parse_date(EXT_VALID_FROM, content)?),
+            EXT_VALID_UNTIL => entry.valid_until = Some(parse_date(EXT_VALID_UNTIL, content)?),
+            _ => {}
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::escape(text)
+}
+
+/// Writes entries as a TBX-Basic (ISO 30042:2019, DCA) document.
+pub fn write_tbx<W: Write>(mut out: W, entries: &[Entry], description: &str) -> std::io::Result<W> {
+    write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <tbx type=\"TBX-Basic\" style=\"dca\" xml:lang=\"en\" xmlns=\"urn:iso:std:iso:30042:ed-2\">\n\
+         \x20 <tbxHeader>\n\
+         \x20   <fileDesc>\n\
+         \x20     <sourceDesc>\n\
+         \x20       <p>{}</p>\n\
+         \x20     </sourceDesc>\n\
+         \x20   </fileDesc>\n\
+         \x20 </tbxHeader>\n\
+         \x20 <text>\n\
+         \x20   <body>\n",
+        escape(description)
+    )?;
+    for entry in entries {
+        writeln!(out, "      <conceptEntry id=\"c{}\">", entry.id)?;
+        if let Some(subject) = &entry.subject_field {
+            writeln!(
+                out,
+                "        <descrip type=\"subjectField\">{}</descrip>",
+                escape(subject)
+            )?;
+        }
+        if let Some(definition) = &entry.definition {
+            writeln!(
+                out,
+                "        <descrip type=\"definition\">{}</descrip>",
+                escape(definition)
+            )?;
+        }
+        if let Some(source) = &entry.source {
+            writeln!(
+                out,
+                "        <admin type=\"source\">{}</admin>",
+                escape(source)
+            )?;
+        }
+        writeln!(
+            out,
+            "        <admin type=\"{EXT_WORKFLOW}\">{}</admin>",
+            entry.workflow.as_str()
+        )?;
+        if let Some(date) = entry.valid_from {
+            writeln!(
+                out,
+                "        <admin type=\"{EXT_VALID_FROM}\">{date}</admin>"
+            )?;
+        }
+        if let Some(date) = entry.valid_until {
+            writeln!(
+                out,
+                "        <admin type=\"{EXT_VALID_UNTIL}\">{date}</admin>"
+            )?;
+        }
+        if let Some(note) = &entry.note {
+            writeln!(out, "        <note>{}</note>", escape(note))?;
+        }
+        // One langSec per language, in the order languages first appear.
+        let mut languages: Vec<&str> = Vec::new();
+        for term in &entry.terms {
+            if !languages.contains(&term.lang.as_str()) {
+                languages.push(&term.lang);
+            }
+        }
+        for language in languages {
+            writeln!(out, "        <langSec xml:lang=\"{}\">", escape(language))?;
+            for term in entry.terms.iter().filter(|term| term.lang == language) {
+                writeln!(out, "          <termSec>")?;
+                writeln!(out, "            <term>{}</term>", escape(&term.text))?;
+                writeln!(
+                    out,
+                    "            <termNote type=\"administrativeStatus\">{}</termNote>",
+                    status_value(term.status)
+                )?;
+                if let Some(term_type) = term.term_type {
+                    writeln!(
+                        out,
+                        "            <termNote type=\"termType\">{}</termNote>",
+                        term_type.as_str()
+                    )?;
+                }
+                if let Some(part_of_speech) = &term.part_of_speech {
+                    writeln!(
+                        out,
+                        "            <termNote type=\"partOfSpeech\">{}</termNote>",
+                        escape(part_of_speech)
+                    )?;
+                }
+                if term.case_sensitive {
+                    writeln!(
+                        out,
+                        "            <termNote type=\"{EXT_CASE_SENSITIVE}\">true</termNote>"
+                    )?;
+                }
+                if let Some(context) = &term.context {
+                    writeln!(
+                        out,
+                        "            <descrip type=\"context\">{}</descrip>",
+                        escape(context)
+                    )?;
+                }
+                if let Some(note) = &term.note {
+                    writeln!(out, "            <note>{}</note>", escape(note))?;
+                }
+                writeln!(out, "          </termSec>")?;
+            }
+            writeln!(out, "        </langSec>")?;
+        }
+        writeln!(out, "      </conceptEntry>")?;
+    }
+    out.write_all(b"    </body>\n  </text>\n</tbx>\n")?;
+    out.flush()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tbx_basic_round_trips_status_workflow_dates_and_case() {
+        let entry = Entry {
+            id: 7,
+            subject_field: Some("foreign affairs".into()),
+            definition: Some("China's initiative <2013>".into()),
+            note: Some("Use the full form on first mention.".into()),
+            source: Some("MFA".into()),
+            workflow: Workflow::Approved,
+            valid_from: Some(time::macros::date!(2015 - 09 - 01)),
+            valid_until: None,
+            terms: vec![
+                Term {
+                    lang: "zh-CN".into(),
+                    text: "一带一路".into(),
+                    status: TermStatus::Preferred,
+                    term_type: Some(TermType::FullForm),
+                    part_of_speech: Some("noun".into()),
+                    context: None,
+                    note: None,
+                    case_sensitive: false,
+                },
+                Term {
+                    lang: "en".into(),
+                    text: "BRI".into(),
+                    status: TermStatus::Admitted,
+                    term_type: Some(TermType::Acronym),
+                    part_of_speech: None,
+                    context: Some("BRI partner countries".into()),
+                    note: Some("after the full form".into()),
+                    case_sensitive: true,
+                },
+                Term {
+                    lang: "en".into(),
+                    text: "One Belt, One Road".into(),
+                    status: TermStatus::Deprecated,
+                    term_type: None,
+                    part_of_speech: None,
+                    context: None,
+                    note: None,
+                    case_sensitive: false,
+                },
+            ],
+        };
+        let written = write_tbx(Vec::new(), std::slice::from_ref(&entry), "test").unwrap();
+        let parsed =
+            read(&written[..], Workflow::Proposed).unwrap_or_else(|_| panic!("reads back"));
+        assert_eq!(parsed.entries.len(), 1);
+        let back = parsed
+            .entries
+            .into_iter()
+            .next()
+            .unwrap()
+            .into_entry(7)
+            .unwrap();
+        assert_eq!(back, entry);
+    }
+}
