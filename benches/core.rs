@@ -4,6 +4,8 @@
 use std::hint::black_box;
 use std::path::Path;
 
+use attache::termbase::recognize::Recognizer;
+use attache::termbase::{Entry, Term, TermStatus, Workflow};
 use attache::text::{normalize, score, token_ids, QueryScorer};
 use attache::tm::{LookupQuery, NewUnit, OpenMode, Tm};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -96,5 +98,101 @@ fn lookup_benches(criterion: &mut Criterion) {
     tm.close();
 }
 
-criterion_group!(benches, text_benches, lookup_benches);
+/// A 10,000-entry glossary made of real phrases: the opening 4–8 characters of Chinese
+/// clauses and 2–4-word English phrases from the corpora.
+fn synthetic_glossary(pairs: &[(String, String)], size: usize) -> Vec<Entry> {
+    let mut chinese = std::collections::BTreeSet::new();
+    let mut english = std::collections::BTreeSet::new();
+    for (zh, en) in pairs {
+        for clause in zh.split(['，', '。', '、', '；']) {
+            let characters: Vec<char> = clause.chars().collect();
+            if characters.len() >= 8 {
+                let length = 4 + characters.len() % 5;
+                chinese.insert(characters[..length].iter().collect::<String>());
+            }
+        }
+        let words: Vec<&str> = en.split_whitespace().collect();
+        for window in words.chunks(3) {
+            if window.len() >= 2 {
+                english.insert(window.join(" "));
+            }
+        }
+    }
+    chinese
+        .into_iter()
+        .zip(english)
+        .take(size)
+        .enumerate()
+        .map(|(index, (zh, en))| Entry {
+            id: index as u64 + 1,
+            subject_field: None,
+            definition: None,
+            note: None,
+            source: None,
+            workflow: Workflow::Approved,
+            valid_from: None,
+            valid_until: None,
+            terms: vec![
+                Term {
+                    lang: "zh".into(),
+                    text: zh,
+                    status: TermStatus::Preferred,
+                    term_type: None,
+                    part_of_speech: None,
+                    context: None,
+                    note: None,
+                    case_sensitive: false,
+                },
+                Term {
+                    lang: "en".into(),
+                    text: en,
+                    status: TermStatus::Preferred,
+                    term_type: None,
+                    part_of_speech: None,
+                    context: None,
+                    note: None,
+                    case_sensitive: false,
+                },
+            ],
+        })
+        .collect()
+}
+
+fn recognition_benches(criterion: &mut Criterion) {
+    let pairs = real_pairs(20_000);
+    let glossary = synthetic_glossary(&pairs, 10_000);
+    assert_eq!(glossary.len(), 10_000);
+    criterion.bench_function("recognize/build-10k-entries", |bencher| {
+        bencher.iter(|| Recognizer::build(black_box(glossary.iter())))
+    });
+    let recognizer = Recognizer::build(glossary.iter());
+    // Real segments of about 100 characters.
+    let chinese: Vec<&str> = pairs
+        .iter()
+        .map(|(zh, _)| zh.as_str())
+        .filter(|zh| (90..=110).contains(&zh.chars().count()))
+        .take(50)
+        .collect();
+    let english: Vec<&str> = pairs
+        .iter()
+        .map(|(_, en)| en.as_str())
+        .filter(|en| (90..=110).contains(&en.chars().count()))
+        .take(50)
+        .collect();
+    let mut next = 0;
+    criterion.bench_function("recognize/zh-100-chars-10k-entries", |bencher| {
+        bencher.iter(|| {
+            next = (next + 1) % chinese.len();
+            black_box(recognizer.recognize(chinese[next], "zh", Some("en")))
+        })
+    });
+    criterion.bench_function("recognize/en-100-chars-10k-entries", |bencher| {
+        bencher.iter(|| {
+            next = (next + 1) % english.len();
+            black_box(recognizer.recognize(english[next], "en", Some("zh")))
+        })
+    });
+}
+
+criterion_group!(benches, text_benches, lookup_benches, recognition_benches);
 criterion_main!(benches);

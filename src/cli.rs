@@ -377,7 +377,12 @@ fn termbase(command: TermbaseCommand) -> anyhow::Result<()> {
                 ),
                 None => Box::new(std::io::stdout().lock()),
             };
-            formats::tbx::write_tbx(sink, &termbase.entries(), "Attaché termbase export")?;
+            formats::tbx::write_tbx(
+                sink,
+                &termbase.entries(),
+                "Attaché termbase export",
+                formats::tbx::Dialect::Basic2019,
+            )?;
             Ok(())
         }
     }

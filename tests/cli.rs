@@ -104,3 +104,38 @@ fn config_errors_name_the_key() {
     assert!(!ok);
     assert!(stderr.contains("max_text_chars"), "{stderr}");
 }
+
+#[test]
+fn cli_termbase_import_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let file =
+        crate::support::shared().join("data/formats/tbx/ltac/Example_Astronomy_DCA_VALID.tbx");
+    let (ok, stdout, stderr) = cli(&[
+        "termbase",
+        "import",
+        file.to_str().unwrap(),
+        "--workflow",
+        "approved",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("imported "), "{stdout}");
+    let output = dir.path().join("out.tbx");
+    let (ok, _, stderr) = cli(&[
+        "termbase",
+        "export",
+        "--output",
+        output.to_str().unwrap(),
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(ok, "{stderr}");
+    let document = std::fs::read_to_string(&output).unwrap();
+    // The shipped glossary (loaded on first use) and the imported astronomy entries.
+    assert!(document.contains("Xi Jinping Thought on Diplomacy"));
+    assert!(document.contains("open cluster"));
+    crate::support::assert_valid_tbx(&output);
+}

@@ -520,3 +520,37 @@ async fn an_acknowledged_term_change_survives_kill_9() {
     let body = recognize(&server, "发展全过程人民民主", "zh", "en", "").await;
     assert_eq!(hit_texts(&body), ["全过程人民民主"]);
 }
+
+#[tokio::test]
+async fn every_news_sentence_naming_the_belt_and_road_gets_its_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut checked = 0;
+    for file in [
+        "newstest2018.zh-en.zh",
+        "newstest2019.zh-en.zh",
+        "newstest2020.zh-en.zh",
+    ] {
+        let text =
+            std::fs::read_to_string(shared().join("data/corpora/wmt-newstest").join(file)).unwrap();
+        for line in text.lines().filter(|line| line.contains("一带一路")) {
+            let body = recognize(&server, line, "zh", "en", "").await;
+            let hit = body["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|hit| hit["term"].as_str().unwrap().contains("一带一路"))
+                .unwrap_or_else(|| panic!("no Belt and Road hit in {line}: {body}"));
+            assert_eq!(hit["targets"][0]["text"], "the Belt and Road Initiative");
+            let start = hit["start"].as_u64().unwrap() as usize;
+            let end = hit["end"].as_u64().unwrap() as usize;
+            let span: String = line.chars().skip(start).take(end - start).collect();
+            assert!(span.contains("一带一路"), "{span} in {line}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 5,
+        "only {checked} corpus sentences mention the Belt and Road"
+    );
+}

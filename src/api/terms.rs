@@ -16,6 +16,7 @@ use super::error::ApiError;
 use super::segments::{check_lang, check_text};
 use super::wire::{Payload, Reply, WireFormat};
 use super::AppState;
+use crate::formats::tbx::Dialect;
 use crate::termbase::qa::{self, Issue};
 use crate::termbase::recognize::Hit;
 use crate::termbase::{
@@ -500,18 +501,19 @@ pub async fn export(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    match params.get("format").map(String::as_str) {
-        None | Some("tbx") => {}
-        Some(other) => {
-            return Err(ApiError::invalid_field(
-                "format",
-                format!("`{other}` is not supported; use tbx (TBX-Basic, ISO 30042:2019)"),
-            ))
-        }
-    }
+    let dialect = match params.get("format").map(String::as_str) {
+        None | Some("tbx") => Dialect::Basic2019,
+        Some("tbx2") => Dialect::Martif,
+        Some(other) => return Err(ApiError::invalid_field(
+            "format",
+            format!(
+                "`{other}` is not supported; use tbx (TBX-Basic, ISO 30042:2019) or tbx2 (martif)"
+            ),
+        )),
+    };
     let entries = state.termbase.entries();
     let document = tokio::task::spawn_blocking(move || {
-        crate::formats::tbx::write_tbx(Vec::new(), &entries, "Attaché termbase export")
+        crate::formats::tbx::write_tbx(Vec::new(), &entries, "Attaché termbase export", dialect)
     })
     .await?
     .map_err(|error| ApiError::internal(format!("cannot write TBX: {error}")))?;

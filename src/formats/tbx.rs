@@ -320,25 +320,75 @@ fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(text)
 }
 
-/// Writes entries as a TBX-Basic (ISO 30042:2019, DCA) document.
-pub fn write_tbx<W: Write>(mut out: W, entries: &[Entry], description: &str) -> std::io::Result<W> {
+/// The two TBX generations Attaché writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// TBX-Basic, ISO 30042:2019 (`<tbx>`), DCA style.
+    Basic2019,
+    /// TBX v2 (`<martif>`, ISO 30042:2008), which OmegaT, Okapi, Weblate and Translate
+    /// Toolkit read.
+    Martif,
+}
+
+/// Element names of a dialect: root, header, entry, language section, term section.
+struct Names {
+    header: &'static str,
+    entry: &'static str,
+    language: &'static str,
+    term: &'static str,
+}
+
+impl Dialect {
+    fn names(self) -> Names {
+        match self {
+            Dialect::Basic2019 => Names {
+                header: "tbxHeader",
+                entry: "conceptEntry",
+                language: "langSec",
+                term: "termSec",
+            },
+            Dialect::Martif => Names {
+                header: "martifHeader",
+                entry: "termEntry",
+                language: "langSet",
+                term: "tig",
+            },
+        }
+    }
+}
+
+/// Writes entries as TBX: TBX-Basic (ISO 30042:2019, DCA) or TBX v2 (martif).
+pub fn write_tbx<W: Write>(
+    mut out: W,
+    entries: &[Entry],
+    description: &str,
+    dialect: Dialect,
+) -> std::io::Result<W> {
+    let names = dialect.names();
+    let root = match dialect {
+        Dialect::Basic2019 => {
+            "<tbx type=\"TBX-Basic\" style=\"dca\" xml:lang=\"en\" xmlns=\"urn:iso:std:iso:30042:ed-2\">"
+        }
+        Dialect::Martif => "<!DOCTYPE martif SYSTEM \"TBXcoreStructV02.dtd\">\n<martif type=\"TBX\" xml:lang=\"en\">",
+    };
     write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <tbx type=\"TBX-Basic\" style=\"dca\" xml:lang=\"en\" xmlns=\"urn:iso:std:iso:30042:ed-2\">\n\
-         \x20 <tbxHeader>\n\
+         {root}\n\
+         \x20 <{header}>\n\
          \x20   <fileDesc>\n\
          \x20     <sourceDesc>\n\
          \x20       <p>{}</p>\n\
          \x20     </sourceDesc>\n\
          \x20   </fileDesc>\n\
-         \x20 </tbxHeader>\n\
+         \x20 </{header}>\n\
          \x20 <text>\n\
          \x20   <body>\n",
-        escape(description)
+        escape(description),
+        header = names.header,
     )?;
     for entry in entries {
-        writeln!(out, "      <conceptEntry id=\"c{}\">", entry.id)?;
+        writeln!(out, "      <{} id=\"c{}\">", names.entry, entry.id)?;
         if let Some(subject) = &entry.subject_field {
             writeln!(
                 out,
@@ -388,9 +438,14 @@ pub fn write_tbx<W: Write>(mut out: W, entries: &[Entry], description: &str) -> 
             }
         }
         for language in languages {
-            writeln!(out, "        <langSec xml:lang=\"{}\">", escape(language))?;
+            writeln!(
+                out,
+                "        <{} xml:lang=\"{}\">",
+                names.language,
+                escape(language)
+            )?;
             for term in entry.terms.iter().filter(|term| term.lang == language) {
-                writeln!(out, "          <termSec>")?;
+                writeln!(out, "          <{}>", names.term)?;
                 writeln!(out, "            <term>{}</term>", escape(&term.text))?;
                 writeln!(
                     out,
@@ -427,13 +482,17 @@ pub fn write_tbx<W: Write>(mut out: W, entries: &[Entry], description: &str) -> 
                 if let Some(note) = &term.note {
                     writeln!(out, "            <note>{}</note>", escape(note))?;
                 }
-                writeln!(out, "          </termSec>")?;
+                writeln!(out, "          </{}>", names.term)?;
             }
-            writeln!(out, "        </langSec>")?;
+            writeln!(out, "        </{}>", names.language)?;
         }
-        writeln!(out, "      </conceptEntry>")?;
+        writeln!(out, "      </{}>", names.entry)?;
     }
-    out.write_all(b"    </body>\n  </text>\n</tbx>\n")?;
+    let root_name = match dialect {
+        Dialect::Basic2019 => "tbx",
+        Dialect::Martif => "martif",
+    };
+    writeln!(out, "    </body>\n  </text>\n</{root_name}>")?;
     out.flush()?;
     Ok(out)
 }
@@ -486,17 +545,20 @@ mod tests {
                 },
             ],
         };
-        let written = write_tbx(Vec::new(), std::slice::from_ref(&entry), "test").unwrap();
-        let parsed =
-            read(&written[..], Workflow::Proposed).unwrap_or_else(|_| panic!("reads back"));
-        assert_eq!(parsed.entries.len(), 1);
-        let back = parsed
-            .entries
-            .into_iter()
-            .next()
-            .unwrap()
-            .into_entry(7)
-            .unwrap();
-        assert_eq!(back, entry);
+        for dialect in [Dialect::Basic2019, Dialect::Martif] {
+            let written =
+                write_tbx(Vec::new(), std::slice::from_ref(&entry), "test", dialect).unwrap();
+            let parsed =
+                read(&written[..], Workflow::Proposed).unwrap_or_else(|_| panic!("reads back"));
+            assert_eq!(parsed.entries.len(), 1);
+            let back = parsed
+                .entries
+                .into_iter()
+                .next()
+                .unwrap()
+                .into_entry(7)
+                .unwrap();
+            assert_eq!(back, entry, "{dialect:?}");
+        }
     }
 }

@@ -219,6 +219,8 @@ struct Candidate<'a> {
 #[derive(Default)]
 struct LanguageMatcher {
     character_patterns: Vec<String>,
+    /// Pattern text → its index in `character_patterns` (one pattern per distinct text).
+    pattern_index: HashMap<String, usize>,
     character_terms: Vec<Vec<TermRef>>,
     automaton: Option<AhoCorasick>,
     stems: WordDictionary,
@@ -235,6 +237,7 @@ impl Recognizer {
     pub fn build<'a>(entries: impl Iterator<Item = &'a Entry>) -> Recognizer {
         let entries: Vec<Entry> = entries.cloned().collect();
         let mut languages: HashMap<String, LanguageMatcher> = HashMap::new();
+        let mut stemmers: HashMap<String, Option<rust_stemmers::Stemmer>> = HashMap::new();
         for (entry_index, entry) in entries.iter().enumerate() {
             for (term_index, term) in entry.terms.iter().enumerate() {
                 let primary = lang::primary_subtag(&term.lang);
@@ -248,20 +251,21 @@ impl Recognizer {
                     if pattern.is_empty() {
                         continue;
                     }
-                    match matcher
-                        .character_patterns
-                        .iter()
-                        .position(|existing| *existing == pattern)
-                    {
-                        Some(index) => matcher.character_terms[index].push(reference),
+                    match matcher.pattern_index.get(&pattern) {
+                        Some(&index) => matcher.character_terms[index].push(reference),
                         None => {
+                            matcher
+                                .pattern_index
+                                .insert(pattern.clone(), matcher.character_patterns.len());
                             matcher.character_patterns.push(pattern);
                             matcher.character_terms.push(vec![reference]);
                         }
                     }
                     continue;
                 }
-                let stemmer = text::stemmer_for(&primary);
+                let stemmer = stemmers
+                    .entry(primary.clone())
+                    .or_insert_with(|| text::stemmer_for(&primary));
                 let tokens = keyed_tokens(&term.text, stemmer.as_ref());
                 if tokens.is_empty() {
                     continue;
