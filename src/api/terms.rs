@@ -504,12 +504,14 @@ pub async fn export(
     let dialect = match params.get("format").map(String::as_str) {
         None | Some("tbx") => Dialect::Basic2019,
         Some("tbx2") => Dialect::Martif,
-        Some(other) => return Err(ApiError::invalid_field(
-            "format",
-            format!(
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "format",
+                format!(
                 "`{other}` is not supported; use tbx (TBX-Basic, ISO 30042:2019) or tbx2 (martif)"
             ),
-        )),
+            ))
+        }
     };
     let entries = state.termbase.entries();
     let document = tokio::task::spawn_blocking(move || {
@@ -533,6 +535,8 @@ pub async fn export(
 pub struct TermbaseImportResponse {
     imported: usize,
     ids: Vec<u64>,
+    skipped: usize,
+    errors: Vec<crate::formats::Skipped>,
 }
 
 pub async fn import(
@@ -563,10 +567,10 @@ pub async fn import(
     let spool = super::files::spool_body(&state, request.into_body()).await?;
     let by = author(&headers);
     let termbase = state.termbase.clone();
-    let entries = tokio::task::spawn_blocking(move || -> Result<Vec<Entry>, ApiError> {
+    let (entries, skipped) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let path: &std::path::Path = &spool;
         let parsed = crate::formats::tbx::read_file(path, workflow)?;
-        Ok(termbase.import(parsed.entries, by)?)
+        Ok((termbase.import(parsed.entries, by)?, parsed.skipped))
     })
     .await??;
     Ok(Reply::ok(
@@ -574,6 +578,8 @@ pub async fn import(
         TermbaseImportResponse {
             imported: entries.len(),
             ids: entries.iter().map(|entry| entry.id).collect(),
+            skipped: skipped.len(),
+            errors: skipped,
         },
     ))
 }

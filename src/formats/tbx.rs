@@ -34,6 +34,9 @@ const EXT_CASE_SENSITIVE: &str = "x-attache-caseSensitive";
 #[derive(Debug, Default)]
 pub struct ParsedTermbase {
     pub entries: Vec<EntryInput>,
+    /// Empty terms and entries left without a term, with where they were. MultiTerm writes an
+    /// empty `<term/>` as a placeholder for a language nobody has filled in yet.
+    pub skipped: Vec<super::Skipped>,
 }
 
 /// Reads a TBX file; a malformed file or an entry without a usable term is refused with its
@@ -41,7 +44,13 @@ pub struct ParsedTermbase {
 pub fn read_file(path: &Path, default_workflow: Workflow) -> Result<ParsedTermbase, FormatError> {
     let input = open_decoded(path)?;
     match read(input, default_workflow) {
-        Ok(parsed) => Ok(parsed),
+        Ok((mut parsed, offsets)) => {
+            let lines = locate_offsets(path, &offsets)?;
+            for (skipped, (line, _)) in parsed.skipped.iter_mut().zip(lines) {
+                skipped.at = format!("line {line}");
+            }
+            Ok(parsed)
+        }
         Err(ReadError::Syntax { offset, message }) => {
             let (line, column) = locate_offsets(path, &[offset])?[0];
             Err(FormatError::Syntax {
@@ -109,7 +118,11 @@ fn parse_date(field: &str, text: &str) -> Result<time::Date, String> {
         .map_err(|_| format!("{field} `{text}` is not a date as YYYY-MM-DD"))
 }
 
-fn read<R: BufRead>(input: R, default_workflow: Workflow) -> Result<ParsedTermbase, ReadError> {
+/// Reads TBX; also returns the byte offset of each skipped item, for its line number.
+fn read<R: BufRead>(
+    input: R,
+    default_workflow: Workflow,
+) -> Result<(ParsedTermbase, Vec<u64>), ReadError> {
     let mut reader = Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
     let mut parsed = ParsedTermbase::default();
@@ -119,6 +132,8 @@ fn read<R: BufRead>(input: R, default_workflow: Workflow) -> Result<ParsedTermba
     let mut term: Option<Term> = None;
     let mut capture: Option<(Capture, String)> = None;
     let mut saw_root = false;
+    let mut skipped_offsets = Vec::new();
+    let mut term_offset = 0;
 
     loop {
         let offset = reader.buffer_position();
@@ -171,6 +186,7 @@ fn read<R: BufRead>(input: R, default_workflow: Workflow) -> Result<ParsedTermba
                         }
                     }
                     "termSec" | "tig" | "ntig" if lang.is_some() => {
+                        term_offset = offset;
                         term = Some(Term {
                             lang: lang.clone().unwrap_or_default(),
                             text: String::new(),
@@ -230,24 +246,31 @@ fn read<R: BufRead>(input: R, default_workflow: Workflow) -> Result<ParsedTermba
                         if let (Some(finished), Some((current, _))) = (term.take(), entry.as_mut())
                         {
                             if finished.text.trim().is_empty() {
-                                return Err(syntax(format!(
-                                    "a term in {} has no text",
-                                    finished.lang
-                                )));
+                                parsed.skipped.push(super::Skipped {
+                                    at: String::new(),
+                                    message: format!(
+                                        "an empty term in {} (a placeholder) was left out",
+                                        finished.lang
+                                    ),
+                                });
+                                skipped_offsets.push(term_offset);
+                            } else {
+                                current.terms.get_or_insert_with(Vec::new).push(finished);
                             }
-                            current.terms.get_or_insert_with(Vec::new).push(finished);
                         }
                     }
                     "langSec" | "langSet" => lang = None,
                     "conceptEntry" | "termEntry" => {
                         if let Some((finished, start)) = entry.take() {
                             if finished.terms.as_ref().is_none_or(|terms| terms.is_empty()) {
-                                return Err(ReadError::Syntax {
-                                    offset: start,
-                                    message: "an entry has no term".to_owned(),
+                                parsed.skipped.push(super::Skipped {
+                                    at: String::new(),
+                                    message: "an entry without any term was left out".to_owned(),
                                 });
+                                skipped_offsets.push(start);
+                            } else {
+                                parsed.entries.push(finished);
                             }
-                            parsed.entries.push(finished);
                         }
                     }
                     _ => {}
@@ -263,7 +286,7 @@ fn read<R: BufRead>(input: R, default_workflow: Workflow) -> Result<ParsedTermba
             message: "the file holds no <tbx> or <martif> element".to_owned(),
         });
     }
-    Ok(parsed)
+    Ok((parsed, skipped_offsets))
 }
 
 fn apply_capture(
@@ -548,7 +571,7 @@ mod tests {
         for dialect in [Dialect::Basic2019, Dialect::Martif] {
             let written =
                 write_tbx(Vec::new(), std::slice::from_ref(&entry), "test", dialect).unwrap();
-            let parsed =
+            let (parsed, _) =
                 read(&written[..], Workflow::Proposed).unwrap_or_else(|_| panic!("reads back"));
             assert_eq!(parsed.entries.len(), 1);
             let back = parsed
