@@ -3,7 +3,7 @@
 //! Every subcommand reads the same configuration (`--config FILE`, else the embedded
 //! defaults) and takes `--data-dir DIR` to point at another index.
 
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +54,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
         file: PathBuf,
-        #[arg(long, value_name = "tsv|tmx")]
+        #[arg(long, value_name = "tsv|csv|tmx")]
         format: String,
         #[arg(long)]
         source_lang: String,
@@ -62,6 +62,9 @@ enum Command {
         target_lang: String,
         #[arg(long, default_value = DEFAULT_COLLECTION)]
         collection: String,
+        /// Column roles of a CSV/TSV table with a header row, e.g. source,target,author.
+        #[arg(long)]
+        columns: Option<String>,
     },
     /// Write the translation memory (or one collection) as TMX 1.4.
     Export {
@@ -153,8 +156,13 @@ pub fn main() -> anyhow::Result<()> {
             source_lang,
             target_lang,
             collection,
+            columns,
         } => {
             let config = load_config(&common)?;
+            let columns = columns
+                .map(|list| formats::table::parse_columns(&list))
+                .transpose()
+                .map_err(|problem| anyhow::anyhow!("--columns: {problem}"))?;
             import(
                 &config,
                 &file,
@@ -162,6 +170,7 @@ pub fn main() -> anyhow::Result<()> {
                 source_lang,
                 target_lang,
                 collection,
+                columns,
             )
         }
         Command::Export {
@@ -208,9 +217,10 @@ fn import(
     source_lang: String,
     target_lang: String,
     collection: String,
+    columns: Option<Vec<formats::table::ColumnRole>>,
 ) -> anyhow::Result<()> {
-    let file_format =
-        Format::parse(format).with_context(|| format!("--format `{format}` is not tsv or tmx"))?;
+    let file_format = Format::parse(format)
+        .with_context(|| format!("--format `{format}` is not tsv, csv or tmx"))?;
     crate::lang::validate(&source_lang).context("--source-lang")?;
     crate::lang::validate(&target_lang).context("--target-lang")?;
     let total_bytes = std::fs::metadata(file)
@@ -242,19 +252,14 @@ fn import(
     };
     let bytes_read = Arc::new(AtomicU64::new(0));
     let parsed = std::thread::scope(|scope| {
-        let reading = scope.spawn(|| -> Result<formats::Parsed, formats::FormatError> {
-            match file_format {
-                Format::Tsv => {
-                    let source = formats::CountingReader::new(
-                        std::fs::File::open(file)?,
-                        bytes_read.clone(),
-                    );
-                    formats::tsv::read(BufReader::with_capacity(64 * 1024, source), &options)
-                }
-                Format::Tmx => {
-                    formats::tmx::read_file_counting(file, &options, Some(bytes_read.clone()))
-                }
-            }
+        let reading = scope.spawn(|| {
+            formats::read_pairs_file(
+                file,
+                file_format,
+                columns,
+                &options,
+                Some(bytes_read.clone()),
+            )
         });
         while !reading.is_finished() {
             if let Some(bar) = &progress {

@@ -182,3 +182,90 @@ async fn export_of_one_collection_holds_only_it() {
     assert_eq!(document.matches("<tu ").count(), 20);
     assert!(!document.contains(">first</prop>"));
 }
+
+#[tokio::test]
+async fn csv_and_tsv_tables_import_with_a_column_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = un_pairs(30);
+    // CSV per RFC 4180: quoted fields with commas, doubled quotes and line breaks.
+    let mut csv = String::from("source,target,author,document\n");
+    for (zh, en) in &pairs[..20] {
+        csv.push_str(&format!(
+            "\"{}\",\"{}\",li.wei,A/70/1\n",
+            zh.replace('"', "\"\""),
+            en.replace('"', "\"\"")
+        ));
+    }
+    csv.push_str("\"双方发表联合声明。\",\"The two sides issued a \"\"joint statement\"\",\nin Beijing.\",li.wei,\n");
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=csv&source_lang=zh&target_lang=en",
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 21);
+    let body = server.lookup("双方发表联合声明。").await;
+    assert_eq!(
+        body["matches"][0]["target"],
+        "The two sides issued a \"joint statement\",\nin Beijing."
+    );
+    assert_eq!(body["matches"][0]["author"], "li.wei");
+    let body = server.lookup(&pairs[3].0).await;
+    assert_eq!(body["matches"][0]["document"], "A/70/1");
+
+    // TSV with its own header names, mapped by `columns` (in file order, `-` skips).
+    let mut tsv = String::from("英文\t备注\t中文\n");
+    for (zh, en) in &pairs[20..] {
+        tsv.push_str(&format!("{en}\tchecked\t{zh}\n"));
+    }
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=tsv&source_lang=zh&target_lang=en&columns=target,-,source",
+            "text/tab-separated-values",
+            tsv.into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 10);
+    assert_eq!(
+        server.lookup(&pairs[25].0).await["matches"][0]["target"],
+        pairs[25].1.as_str()
+    );
+
+    // Mistakes are named and store nothing.
+    let before = server.segment_count().await;
+    let (status, error) = server
+        .post_raw(
+            "/api/v1/import?format=csv&source_lang=zh&target_lang=en&columns=source,colour",
+            "text/csv",
+            b"a,b\n".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{error}"
+    );
+    let (status, error) = server
+        .post_raw(
+            "/api/v1/import?format=csv&source_lang=zh&target_lang=en",
+            "text/csv",
+            "source,target\n甲,A\n乙\n丙,C\n".as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 3"),
+        "{error}"
+    );
+    assert_eq!(server.segment_count().await, before);
+}

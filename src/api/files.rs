@@ -6,7 +6,7 @@
 //! nothing even if the server dies half-way.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
+use std::io::Write;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
@@ -34,12 +34,13 @@ pub struct ImportResponse {
     pub errors: Vec<Skipped>,
 }
 
-const IMPORT_PARAMETERS: [&str; 5] = [
+const IMPORT_PARAMETERS: [&str; 6] = [
     "format",
     "source_lang",
     "target_lang",
     "collection",
     "status",
+    "columns",
 ];
 
 fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
@@ -57,10 +58,10 @@ fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<()
 
 fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
     let name = params.get("format").ok_or_else(|| {
-        ApiError::bad_request("missing_field", "`format` is required (tsv or tmx)")
+        ApiError::bad_request("missing_field", "`format` is required (tsv, csv or tmx)")
     })?;
     Format::parse(name).ok_or_else(|| {
-        ApiError::invalid_field("format", format!("`{name}` is not one of tsv, tmx"))
+        ApiError::invalid_field("format", format!("`{name}` is not one of tsv, csv, tmx"))
     })
 }
 
@@ -107,16 +108,23 @@ pub async fn import(
         max_text_chars: state.config.limits.max_text_chars,
     };
 
+    let columns = match params.get("columns") {
+        None => None,
+        Some(_) if file_format == Format::Tmx => {
+            return Err(ApiError::invalid_field(
+                "columns",
+                "applies to csv and tsv only",
+            ))
+        }
+        Some(list) => Some(
+            formats::table::parse_columns(list)
+                .map_err(|problem| ApiError::invalid_field("columns", problem))?,
+        ),
+    };
+
     let spool = spool_body(&state, request.into_body()).await?;
     let parsed: Parsed = tokio::task::spawn_blocking(move || {
-        let path: &std::path::Path = &spool;
-        match file_format {
-            Format::Tsv => {
-                let file = std::fs::File::open(path)?;
-                formats::tsv::read(BufReader::with_capacity(64 * 1024, file), &options)
-            }
-            Format::Tmx => formats::tmx::read_file(path, &options),
-        }
+        formats::read_pairs_file(&spool, file_format, columns, &options, None)
     })
     .await??;
 

@@ -4,6 +4,7 @@
 //! they touch the store (a rejected request changes nothing) and run searches on the blocking
 //! pool, never on the async executor.
 
+pub mod compat;
 pub mod error;
 pub mod files;
 pub mod segments;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
     let json_limit = state.config.limits.json_body_bytes;
     let json_routes = Router::new()
         .route("/api/v1/lookup", post(segments::lookup))
+        .route("/api/v1/lookup/batch", post(segments::lookup_batch))
         .route("/api/v1/segments", post(segments::add))
         .route(
             "/api/v1/segments/{id}",
@@ -94,6 +96,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/qa", post(terms::check))
         .route("/api/v1/termbase/export", get(terms::export))
         .route("/health", get(health))
+        .route(
+            "/tmserver/{source_lang}/{target_lang}/unit/{*text}",
+            get(compat::tmserver),
+        )
+        .route("/get", get(compat::mymemory))
         .layer(DefaultBodyLimit::max(json_limit));
     // Imports stream to disk and count their own bytes against limits.import_body_bytes.
     let file_routes = Router::new()

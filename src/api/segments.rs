@@ -108,15 +108,21 @@ pub struct LookupResponse {
 }
 
 /// Validated lookup parameters shared by the native API and the CLI.
-pub fn lookup_query(state: &AppState, request: LookupRequest) -> Result<LookupQuery, ApiError> {
-    let limits = &state.config.limits;
-    let text = require("text", request.text)?;
-    check_text("text", &text, limits.max_text_chars)?;
-    let source_lang = require("source_lang", request.source_lang)?;
-    check_lang("source_lang", &source_lang)?;
-    let target_lang = require("target_lang", request.target_lang)?;
-    check_lang("target_lang", &target_lang)?;
-    let min_score = match request.min_score {
+/// Checked `min_score`, `limit` and `collections` of a lookup.
+pub struct LookupOptions {
+    pub min_score: u8,
+    pub limit: usize,
+    pub collections: Vec<String>,
+}
+
+pub fn lookup_options(
+    state: &AppState,
+    min_score: Option<f64>,
+    limit: Option<i64>,
+    collections: Option<Vec<String>>,
+) -> Result<LookupOptions, ApiError> {
+    let max_results = state.config.limits.max_results;
+    let min_score = match min_score {
         None => state.config.lookup.min_score,
         Some(value) if (0.0..=100.0).contains(&value) => value.ceil() as u8,
         Some(value) => {
@@ -126,28 +132,65 @@ pub fn lookup_query(state: &AppState, request: LookupRequest) -> Result<LookupQu
             ))
         }
     };
-    let limit = match request.limit {
+    let limit = match limit {
         None => state.config.lookup.limit,
-        Some(value) if value >= 1 && value as usize <= limits.max_results => value as usize,
+        Some(value) if value >= 1 && value as usize <= max_results => value as usize,
         Some(value) => {
             return Err(ApiError::invalid_field(
                 "limit",
-                format!("must be between 1 and {}, got {value}", limits.max_results),
+                format!("must be between 1 and {max_results}, got {value}"),
             ))
         }
     };
-    let collections = request.collections.unwrap_or_default();
+    let collections = collections.unwrap_or_default();
     for (index, name) in collections.iter().enumerate() {
         check_collection(&format!("collections[{index}]"), name)?;
     }
-    Ok(LookupQuery {
-        text,
-        source_lang,
-        target_lang,
+    Ok(LookupOptions {
         min_score,
         limit,
         collections,
     })
+}
+
+/// Validated lookup parameters shared by the native API and the CLI.
+pub fn lookup_query(state: &AppState, request: LookupRequest) -> Result<LookupQuery, ApiError> {
+    let limits = &state.config.limits;
+    let text = require("text", request.text)?;
+    check_text("text", &text, limits.max_text_chars)?;
+    let source_lang = require("source_lang", request.source_lang)?;
+    check_lang("source_lang", &source_lang)?;
+    let target_lang = require("target_lang", request.target_lang)?;
+    check_lang("target_lang", &target_lang)?;
+    let options = lookup_options(state, request.min_score, request.limit, request.collections)?;
+    Ok(LookupQuery {
+        text,
+        source_lang,
+        target_lang,
+        min_score: options.min_score,
+        limit: options.limit,
+        collections: options.collections,
+    })
+}
+
+impl From<tm::Match> for MatchDto {
+    fn from(found: tm::Match) -> Self {
+        MatchDto {
+            id: found.unit.id,
+            score: found.score,
+            source: found.source.text,
+            target: found.target.text,
+            source_lang: found.source.lang,
+            target_lang: found.target.lang,
+            collection: found.unit.collection,
+            status: found.unit.status,
+            origin: found.unit.origin,
+            author: found.unit.author,
+            document: found.unit.document,
+            created_at: rfc3339(found.unit.created_at),
+            updated_at: rfc3339(found.unit.updated_at),
+        }
+    }
 }
 
 pub async fn lookup(
@@ -173,25 +216,117 @@ pub async fn lookup(
     };
     let tm = state.tm.clone();
     let matches = tokio::task::spawn_blocking(move || tm.lookup(&query)).await??;
-    let matches = matches
+    let matches = matches.into_iter().map(MatchDto::from).collect();
+    Ok(Reply::ok(format, LookupResponse { matches, terms }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Batch lookup
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchLookupRequest {
+    texts: Option<Vec<String>>,
+    source_lang: Option<String>,
+    target_lang: Option<String>,
+    min_score: Option<f64>,
+    limit: Option<i64>,
+    collections: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchResult {
+    text: String,
+    matches: Vec<MatchDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchLookupResponse {
+    results: Vec<BatchResult>,
+}
+
+/// `POST /api/v1/lookup/batch`: many texts in one call (pre-translating a document), looked
+/// up on every core.
+pub async fn lookup_batch(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Payload(request): Payload<BatchLookupRequest>,
+) -> Result<Reply<BatchLookupResponse>, ApiError> {
+    let limits = &state.config.limits;
+    let texts = require("texts", request.texts)?;
+    if texts.is_empty() {
+        return Err(ApiError::invalid_field("texts", "is empty"));
+    }
+    if texts.len() > limits.max_batch {
+        return Err(ApiError::invalid_field(
+            "texts",
+            format!(
+                "holds {} texts, over the limit of {} per request",
+                texts.len(),
+                limits.max_batch
+            ),
+        ));
+    }
+    for (index, text) in texts.iter().enumerate() {
+        check_text(&format!("texts[{index}]"), text, limits.max_text_chars)?;
+    }
+    let source_lang = require("source_lang", request.source_lang)?;
+    check_lang("source_lang", &source_lang)?;
+    let target_lang = require("target_lang", request.target_lang)?;
+    check_lang("target_lang", &target_lang)?;
+    let options = lookup_options(
+        &state,
+        request.min_score,
+        request.limit,
+        request.collections,
+    )?;
+    let queries: Vec<LookupQuery> = texts
         .into_iter()
-        .map(|found| MatchDto {
-            id: found.unit.id,
-            score: found.score,
-            source: found.source.text,
-            target: found.target.text,
-            source_lang: found.source.lang,
-            target_lang: found.target.lang,
-            collection: found.unit.collection,
-            status: found.unit.status,
-            origin: found.unit.origin,
-            author: found.unit.author,
-            document: found.unit.document,
-            created_at: rfc3339(found.unit.created_at),
-            updated_at: rfc3339(found.unit.updated_at),
+        .map(|text| LookupQuery {
+            text,
+            source_lang: source_lang.clone(),
+            target_lang: target_lang.clone(),
+            min_score: options.min_score,
+            limit: options.limit,
+            collections: options.collections.clone(),
         })
         .collect();
-    Ok(Reply::ok(format, LookupResponse { matches, terms }))
+    let tm = state.tm.clone();
+    let answers = tokio::task::spawn_blocking(move || lookup_on_all_cores(&tm, &queries)).await??;
+    let results = answers
+        .into_iter()
+        .map(|(text, matches)| BatchResult {
+            text,
+            matches: matches.into_iter().map(MatchDto::from).collect(),
+        })
+        .collect();
+    Ok(Reply::ok(format, BatchLookupResponse { results }))
+}
+
+/// Runs the lookups split across the machine's cores, answers in the order of the queries.
+fn lookup_on_all_cores(
+    tm: &tm::Tm,
+    queries: &[LookupQuery],
+) -> Result<Vec<(String, Vec<tm::Match>)>, tm::TmError> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = queries.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = queries
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|query| Ok((query.text.clone(), tm.lookup(query)?)))
+                        .collect::<Result<Vec<_>, tm::TmError>>()
+                })
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(queries.len());
+        for handle in handles {
+            answers.extend(handle.join().expect("a lookup thread panicked")?);
+        }
+        Ok(answers)
+    })
 }
 
 // ---------------------------------------------------------------------------------------

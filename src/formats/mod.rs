@@ -5,6 +5,7 @@
 //! where, as a line and column. Writers stream to any `Write`. This module knows nothing of
 //! HTTP or of the index.
 
+pub mod table;
 pub mod tbx;
 pub mod tmx;
 pub mod tsv;
@@ -17,7 +18,10 @@ use crate::tm::{NewUnit, Origin, Status};
 /// The formats the import and export endpoints accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// One pair a line, source TAB target, no header (or, with `columns`, a TSV table).
     Tsv,
+    /// A CSV table with a header row.
+    Csv,
     Tmx,
 }
 
@@ -25,6 +29,7 @@ impl Format {
     pub fn parse(name: &str) -> Option<Format> {
         match name.to_ascii_lowercase().as_str() {
             "tsv" => Some(Format::Tsv),
+            "csv" => Some(Format::Csv),
             "tmx" => Some(Format::Tmx),
             _ => None,
         }
@@ -35,8 +40,36 @@ impl fmt::Display for Format {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(match self {
             Format::Tsv => "tsv",
+            Format::Csv => "csv",
             Format::Tmx => "tmx",
         })
+    }
+}
+
+/// Reads a file of pairs in `format`. `columns` gives the column roles of a CSV or TSV table
+/// (a TSV without it is the plain `source<TAB>target` format); `counter` counts bytes read.
+pub fn read_pairs_file(
+    path: &std::path::Path,
+    format: Format,
+    columns: Option<Vec<table::ColumnRole>>,
+    options: &ImportOptions,
+    counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+) -> Result<Parsed, FormatError> {
+    let open = || -> Result<Box<dyn std::io::Read>, FormatError> {
+        let file = std::fs::File::open(path)?;
+        Ok(match counter.clone() {
+            Some(counter) => Box::new(CountingReader::new(file, counter)),
+            None => Box::new(file),
+        })
+    };
+    match (format, columns) {
+        (Format::Tsv, None) => tsv::read(
+            std::io::BufReader::with_capacity(64 * 1024, open()?),
+            options,
+        ),
+        (Format::Tsv, Some(columns)) => table::read(open()?, b'\t', Some(columns), options),
+        (Format::Csv, columns) => table::read(open()?, b',', columns, options),
+        (Format::Tmx, _) => tmx::read_file_counting(path, options, counter),
     }
 }
 
