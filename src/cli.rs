@@ -104,9 +104,10 @@ enum TermbaseCommand {
         #[command(flatten)]
         common: Common,
         file: PathBuf,
-        /// Workflow state for entries whose file does not say (proposed, approved).
-        #[arg(long, default_value = "proposed")]
-        workflow: String,
+        /// Workflow state for every imported entry (proposed, approved, rejected); without it
+        /// the file's own x-attache-workflow is kept, else proposed.
+        #[arg(long)]
+        workflow: Option<String>,
     },
     /// Write the termbase as TBX-Basic.
     Export {
@@ -361,15 +362,27 @@ fn termbase(command: TermbaseCommand) -> anyhow::Result<()> {
             workflow,
         } => {
             let config = load_config(&common)?;
-            let workflow = Workflow::parse(&workflow).with_context(|| {
-                format!("--workflow `{workflow}` is not proposed, approved or rejected")
-            })?;
+            let workflow = workflow
+                .map(|name| {
+                    Workflow::parse(&name).with_context(|| {
+                        format!("--workflow `{name}` is not proposed, approved or rejected")
+                    })
+                })
+                .transpose()?;
             let termbase = open_termbase_for_writing(&config)?;
-            let parsed = formats::tbx::read_file(&file, workflow)
+            let parsed = formats::tbx::read_file(&file, Workflow::Proposed)
                 .with_context(|| format!("{} was not imported", file.display()))?;
-            let entries =
-                termbase.import(parsed.entries, Some("attache termbase import".to_owned()))?;
-            println!("imported {} entries", entries.len());
+            let inputs = formats::tbx::with_workflow(parsed.entries, workflow);
+            let outcome = termbase.import(inputs, Some("attache termbase import".to_owned()))?;
+            for skipped in &parsed.skipped {
+                eprintln!("skipped {}: {}", skipped.at, skipped.message);
+            }
+            println!(
+                "imported {} entries, duplicates {}, skipped {}",
+                outcome.entries.len(),
+                outcome.duplicates,
+                parsed.skipped.len()
+            );
             Ok(())
         }
         TermbaseCommand::Export { common, output } => {

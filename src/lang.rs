@@ -69,6 +69,12 @@ pub fn matches(requested: &str, stored: &str) -> bool {
         || (stored.starts_with(&requested) && stored.as_bytes().get(requested.len()) == Some(&b'-'))
 }
 
+/// Do two tags name compatible languages, either way round? A glossary term tagged `en`
+/// serves a request for `en-GB`, and one tagged `en-GB` serves a request for `en`.
+pub fn compatible(left: &str, right: &str) -> bool {
+    matches(left, right) || matches(right, left)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

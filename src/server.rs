@@ -115,7 +115,11 @@ pub fn open_termbase(data_dir: &Path, glossary_dir: &Path) -> anyhow::Result<Ter
             parsed.entries,
             Some("attache (shipped glossary)".to_owned()),
         )?;
-        tracing::info!(file = %file.display(), entries = loaded.len(), "loaded the shipped glossary");
+        tracing::info!(
+            file = %file.display(),
+            entries = loaded.entries.len(),
+            "loaded the shipped glossary"
+        );
     }
     Ok(termbase)
 }

@@ -183,3 +183,31 @@ async fn a_new_pair_is_visible_to_the_next_lookup() {
         assert_eq!(body["matches"][0]["score"], 100, "pair {index} not visible");
     }
 }
+
+#[tokio::test]
+async fn the_same_pair_in_another_collection_is_its_own_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut in_releases = pair("会见外宾。", "Met foreign guests.");
+    in_releases["collection"] = json!("releases");
+    let (status, first) = server
+        .post_json(
+            "/api/v1/segments",
+            pair("会见外宾。", "Met foreign guests."),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, second) = server
+        .post_json("/api/v1/segments", in_releases.clone())
+        .await;
+    assert_eq!(status, 201, "{second}");
+    assert_ne!(first["id"], second["id"]);
+    let (status, again) = server.post_json("/api/v1/segments", in_releases).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["id"], second["id"]);
+    let (_, body) = server
+        .post_json("/api/v1/lookup", json!({"text":"会见外宾。","source_lang":"zh","target_lang":"en","collections":["releases"]}))
+        .await;
+    assert_eq!(body["matches"].as_array().unwrap().len(), 1);
+    assert_eq!(body["matches"][0]["collection"], "releases");
+}

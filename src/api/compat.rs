@@ -23,13 +23,13 @@ async fn run_lookup(state: &AppState, query: LookupQuery) -> Result<Vec<Match>, 
     Ok(tokio::task::spawn_blocking(move || tm.lookup(&query)).await??)
 }
 
-fn number<T: std::str::FromStr>(
+fn number<T>(
     params: &HashMap<String, String>,
     name: &str,
     range: std::ops::RangeInclusive<T>,
 ) -> Result<Option<T>, ApiError>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
     match params.get(name) {
         None => Ok(None),

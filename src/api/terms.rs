@@ -535,6 +535,7 @@ pub async fn export(
 pub struct TermbaseImportResponse {
     imported: usize,
     ids: Vec<u64>,
+    duplicates: usize,
     skipped: usize,
     errors: Vec<crate::formats::Skipped>,
 }
@@ -555,29 +556,32 @@ pub async fn import(
             ))
         }
     }
+    // Given, it sets every entry's state; absent, each keeps its file's state (else proposed).
     let workflow = match params.get("workflow") {
-        None => Workflow::Proposed,
-        Some(raw) => Workflow::parse(raw).ok_or_else(|| {
+        None => None,
+        Some(raw) => Some(Workflow::parse(raw).ok_or_else(|| {
             ApiError::invalid_field(
                 "workflow",
                 format!("`{raw}` is not one of proposed, approved, rejected"),
             )
-        })?,
+        })?),
     };
     let spool = super::files::spool_body(&state, request.into_body()).await?;
     let by = author(&headers);
     let termbase = state.termbase.clone();
     let (entries, skipped) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let path: &std::path::Path = &spool;
-        let parsed = crate::formats::tbx::read_file(path, workflow)?;
-        Ok((termbase.import(parsed.entries, by)?, parsed.skipped))
+        let parsed = crate::formats::tbx::read_file(path, Workflow::Proposed)?;
+        let inputs = crate::formats::tbx::with_workflow(parsed.entries, workflow);
+        Ok((termbase.import(inputs, by)?, parsed.skipped))
     })
     .await??;
     Ok(Reply::ok(
         format,
         TermbaseImportResponse {
-            imported: entries.len(),
-            ids: entries.iter().map(|entry| entry.id).collect(),
+            imported: entries.entries.len(),
+            ids: entries.entries.iter().map(|entry| entry.id).collect(),
+            duplicates: entries.duplicates,
             skipped: skipped.len(),
             errors: skipped,
         },

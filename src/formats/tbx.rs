@@ -39,6 +39,17 @@ pub struct ParsedTermbase {
     pub skipped: Vec<super::Skipped>,
 }
 
+/// Sets the workflow state of every entry when `workflow` is given; otherwise each keeps what
+/// its file said (or the reader's default).
+pub fn with_workflow(mut entries: Vec<EntryInput>, workflow: Option<Workflow>) -> Vec<EntryInput> {
+    if let Some(workflow) = workflow {
+        for entry in &mut entries {
+            entry.workflow = Some(workflow);
+        }
+    }
+    entries
+}
+
 /// Reads a TBX file; a malformed file or an entry without a usable term is refused with its
 /// line and column.
 pub fn read_file(path: &Path, default_workflow: Workflow) -> Result<ParsedTermbase, FormatError> {

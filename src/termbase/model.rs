@@ -270,7 +270,7 @@ impl Entry {
         let mut terms: Vec<&Term> = self
             .terms
             .iter()
-            .filter(|term| crate::lang::matches(lang, &term.lang))
+            .filter(|term| crate::lang::compatible(lang, &term.lang))
             .collect();
         terms.sort_by_key(|term| term.status);
         terms

@@ -53,8 +53,13 @@ pub fn check(
             continue;
         }
         let present = allowed.iter().any(|target_term| {
-            let case_sensitive = recognizer_term_is_case_sensitive(&target_term.term_type);
-            find_term(target, target_lang, &target_term.text, case_sensitive).is_some()
+            find_term(
+                target,
+                target_lang,
+                &target_term.text,
+                target_term.case_sensitive,
+            )
+            .is_some()
         });
         if !present {
             let preferred = &allowed[0].text;
@@ -122,11 +127,6 @@ pub fn check(
         }
     }
     issues
-}
-
-/// Acronyms are compared as written; other renderings through the stemmer.
-fn recognizer_term_is_case_sensitive(term_type: &Option<super::model::TermType>) -> bool {
-    matches!(term_type, Some(super::model::TermType::Acronym))
 }
 
 /// A number found in a text.

@@ -42,6 +42,9 @@ pub struct TargetTerm {
     pub status: TermStatus,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub term_type: Option<TermType>,
+    /// Matched only as written (acronyms).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub case_sensitive: bool,
 }
 
 /// Quotation marks that vary between sources and carry no meaning for matching.
@@ -144,6 +147,16 @@ fn keyed_tokens(original: &str, stemmer: Option<&rust_stemmers::Stemmer>) -> Vec
 }
 
 const KEY_SEPARATOR: char = '\u{1}';
+
+/// An English term's leading article is not part of what must match: "the Belt and Road
+/// Initiative" is also written "Belt and Road Initiative cooperation".
+fn without_leading_article(primary: &str, mut tokens: Vec<KeyedToken>) -> Vec<KeyedToken> {
+    let is_article = |token: &KeyedToken| matches!(token.stem.as_str(), "the" | "a" | "an");
+    if primary == "en" && tokens.len() > 1 && is_article(&tokens[0]) {
+        tokens.remove(0);
+    }
+    tokens
+}
 
 /// Term key sequences (joined) for longest-match lookup over tokens.
 #[derive(Default)]
@@ -266,7 +279,8 @@ impl Recognizer {
                 let stemmer = stemmers
                     .entry(primary.clone())
                     .or_insert_with(|| text::stemmer_for(&primary));
-                let tokens = keyed_tokens(&term.text, stemmer.as_ref());
+                let tokens =
+                    without_leading_article(&primary, keyed_tokens(&term.text, stemmer.as_ref()));
                 if tokens.is_empty() {
                     continue;
                 }
@@ -357,13 +371,14 @@ impl Recognizer {
                     .terms
                     .iter()
                     .filter(|other| match target_lang {
-                        Some(target) => lang::matches(target, &other.lang),
+                        Some(target) => lang::compatible(target, &other.lang),
                         None => lang::primary_subtag(&other.lang) != primary,
                     })
                     .map(|other| TargetTerm {
                         text: other.text.clone(),
                         status: other.status,
                         term_type: other.term_type,
+                        case_sensitive: other.case_sensitive,
                     })
                     .collect::<Vec<_>>();
                 let mut targets = targets;
@@ -401,7 +416,7 @@ pub fn find_term(
     }
     let primary = lang::primary_subtag(lang);
     let stemmer = text::stemmer_for(&primary);
-    let needle = keyed_tokens(term_text, stemmer.as_ref());
+    let needle = without_leading_article(&primary, keyed_tokens(term_text, stemmer.as_ref()));
     let haystack = keyed_tokens(original, stemmer.as_ref());
     if needle.is_empty() || haystack.len() < needle.len() {
         return None;

@@ -7,7 +7,7 @@
 //! which was never acknowledged: replay drops it and truncates the file back to the last whole
 //! record. A glossary is small (tens of thousands of entries), so all of it lives in memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -162,6 +162,7 @@ impl Termbase {
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let journal_path = dir.join(JOURNAL_FILE);
+        let journal_is_new = !journal_path.exists();
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -174,6 +175,12 @@ impl Termbase {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Err(TermbaseError::Locked(dir)),
             Err(std::fs::TryLockError::Error(error)) => return Err(io(error)),
+        }
+        if journal_is_new {
+            // Make the new file's directory entry durable too.
+            File::open(&dir)
+                .and_then(|directory| directory.sync_all())
+                .map_err(io)?;
         }
         let mut state = State {
             next_id: 1,
@@ -257,8 +264,21 @@ impl Termbase {
             path: self.journal_path.clone(),
             source,
         };
-        journal.write_all(line.as_bytes()).map_err(io)?;
-        journal.sync_data().map_err(io)?;
+        let length_before = journal.metadata().map_err(io)?.len();
+        let written = journal
+            .write_all(line.as_bytes())
+            .and_then(|()| journal.sync_data());
+        if let Err(error) = written {
+            // Not acknowledged: take the record back out, so the next change is not appended
+            // to half a line and replay never sees it.
+            if let Err(undo) = journal
+                .set_len(length_before)
+                .and_then(|()| journal.sync_data())
+            {
+                tracing::error!(%undo, "cannot remove a failed termbase record");
+            }
+            return Err(io(error));
+        }
         let mut state = self.state.write().expect("termbase state");
         state.apply(&change);
         let matchers = Matchers::build(state.entries.values());
@@ -462,27 +482,45 @@ impl Termbase {
 
     /// Adds many entries as one record: after a crash either all of them are there or none.
     /// Entries are validated first; the first invalid one rejects the whole import.
+    /// Entries with exactly the same terms as an entry already stored (or earlier in the same
+    /// import) are left out and counted: importing a file twice changes nothing.
     pub fn import(
         &self,
         inputs: Vec<EntryInput>,
         by: Option<String>,
-    ) -> Result<Vec<Entry>, TermbaseError> {
+    ) -> Result<ImportOutcome, TermbaseError> {
         let mut journal = self.journal.lock().expect("journal lock");
         let first_id = self.state.read().expect("termbase state").next_id;
-        let entries = inputs
-            .into_iter()
-            .enumerate()
-            .map(|(index, input)| {
-                input.into_entry(first_id + index as u64).map_err(|error| {
+        let mut known: HashSet<Vec<(String, String)>> = self
+            .state
+            .read()
+            .expect("termbase state")
+            .entries
+            .values()
+            .map(term_signature)
+            .collect();
+        let mut entries = Vec::new();
+        let mut duplicates = 0;
+        for (index, input) in inputs.into_iter().enumerate() {
+            let entry = input
+                .into_entry(first_id + entries.len() as u64)
+                .map_err(|error| {
                     TermbaseError::Invalid(EntryError {
                         field: format!("entry {}: {}", index + 1, error.field),
                         message: error.message,
                     })
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                })?;
+            if known.insert(term_signature(&entry)) {
+                entries.push(entry);
+            } else {
+                duplicates += 1;
+            }
+        }
         if entries.is_empty() {
-            return Ok(entries);
+            return Ok(ImportOutcome {
+                entries,
+                duplicates,
+            });
         }
         let change = Change {
             seq: 0,
@@ -494,8 +532,35 @@ impl Termbase {
             entries: entries.clone(),
         };
         self.commit(&mut journal, change)?;
-        Ok(entries)
+        Ok(ImportOutcome {
+            entries,
+            duplicates,
+        })
     }
+}
+
+/// What an import stored.
+#[derive(Debug)]
+pub struct ImportOutcome {
+    pub entries: Vec<Entry>,
+    /// Entries left out because an identical one was already there.
+    pub duplicates: usize,
+}
+
+/// The terms of an entry as a comparable set: language and normalized text.
+fn term_signature(entry: &Entry) -> Vec<(String, String)> {
+    let mut signature: Vec<(String, String)> = entry
+        .terms
+        .iter()
+        .map(|term| {
+            (
+                term.lang.to_ascii_lowercase(),
+                crate::text::normalize(term.text.trim()),
+            )
+        })
+        .collect();
+    signature.sort();
+    signature
 }
 
 /// Replays the journal into `state`; returns the length of its whole, valid records.

@@ -99,9 +99,9 @@ impl Unit {
     }
 
     /// Identity of the unit's content for duplicate detection: the same languages with the
-    /// same texts, whatever the metadata.
+    /// same texts in the same collection, whatever the other metadata.
     pub fn content_key(&self) -> String {
-        content_key(&self.variants)
+        content_key(&self.variants, &self.collection)
     }
 }
 
@@ -152,7 +152,7 @@ impl NewUnit {
     }
 
     pub fn content_key(&self) -> String {
-        content_key(&self.variants)
+        content_key(&self.variants, &self.collection)
     }
 
     pub fn into_unit(self, id: u64, now_millis: i64) -> Unit {
@@ -175,16 +175,20 @@ impl NewUnit {
     }
 }
 
-/// Exact identity of a set of variants: language tags compared case-insensitively, texts
-/// byte for byte, order of the variants irrelevant. Hashed for the index's `content` term;
-/// the store still compares the variants themselves before calling two units the same.
-fn content_key(variants: &[Variant]) -> String {
+/// Exact identity of a set of variants in a collection: language tags compared
+/// case-insensitively, texts byte for byte, order of the variants irrelevant. Collections are
+/// separate memories, so the same pair in two collections is two units. Hashed for the
+/// index's `content` term; the store still compares the variants themselves before calling two
+/// units the same.
+fn content_key(variants: &[Variant], collection: &str) -> String {
     let mut parts: Vec<(String, &str)> = variants
         .iter()
         .map(|variant| (variant.lang.to_ascii_lowercase(), variant.text.as_str()))
         .collect();
     parts.sort();
     let mut joined = String::new();
+    joined.push_str(collection);
+    joined.push('\u{0}');
     for (lang, text) in parts {
         joined.push_str(&lang);
         joined.push('\u{0}');

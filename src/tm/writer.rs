@@ -204,6 +204,7 @@ impl WriterTask {
         state: &GroupState,
         key: &str,
         variants: &[crate::tm::Variant],
+        collection: &str,
         except: Option<u64>,
     ) -> Result<Option<u64>, TmError> {
         let mut candidates: Vec<u64> = state.by_content.get(key).cloned().unwrap_or_default();
@@ -218,7 +219,7 @@ impl WriterTask {
                 continue;
             }
             if let Some(unit) = self.current_unit(state, id)? {
-                if same_content(&unit.variants, variants) {
+                if unit.collection == collection && same_content(&unit.variants, variants) {
                     return Ok(Some(id));
                 }
             }
@@ -250,9 +251,13 @@ impl WriterTask {
         let mut outcomes = Vec::with_capacity(units.len());
         for new_unit in units {
             let key = new_unit.content_key();
-            if let Some(existing) =
-                self.existing_with_content(state, &key, &new_unit.variants, None)?
-            {
+            if let Some(existing) = self.existing_with_content(
+                state,
+                &key,
+                &new_unit.variants,
+                &new_unit.collection,
+                None,
+            )? {
                 outcomes.push(AddOutcome {
                     id: existing,
                     created: false,
@@ -283,9 +288,13 @@ impl WriterTask {
         if changed_by.is_some() {
             unit.changed_by = changed_by;
         }
-        if let Some(existing) =
-            self.existing_with_content(state, &unit.content_key(), &unit.variants, Some(id))?
-        {
+        if let Some(existing) = self.existing_with_content(
+            state,
+            &unit.content_key(),
+            &unit.variants,
+            &unit.collection,
+            Some(id),
+        )? {
             return Err(TmError::Duplicate { id, existing });
         }
         self.put(state, unit.clone())?;
