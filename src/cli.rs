@@ -197,13 +197,12 @@ pub fn main() -> anyhow::Result<()> {
     }
 }
 
-fn open_for_writing(config: &Config) -> anyhow::Result<Tm> {
+fn open_for_writing(config: &Config, http_import_query: &str) -> anyhow::Result<Tm> {
     match Tm::open(&config.storage.dir, OpenMode::ReadWrite) {
         Ok(tm) => Ok(tm),
         Err(TmError::Locked(dir)) => bail!(
             "a running attache server holds the index in {}; import through it instead:\n  \
-             curl -X POST --data-binary @FILE \
-             'http://{}/api/v1/import?format=tmx&source_lang=zh&target_lang=en'",
+             curl -X POST --data-binary @FILE 'http://{}/api/v1/import?{http_import_query}'",
             dir.display(),
             config.server.listen
         ),
@@ -227,7 +226,10 @@ fn import(
     let total_bytes = std::fs::metadata(file)
         .with_context(|| format!("cannot read {}", file.display()))?
         .len();
-    let tm = open_for_writing(config)?;
+    let tm = open_for_writing(
+        config,
+        &format!("format={file_format}&source_lang={source_lang}&target_lang={target_lang}"),
+    )?;
     let options = ImportOptions {
         source_lang,
         target_lang,

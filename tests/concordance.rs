@@ -93,3 +93,31 @@ async fn english_concordance_matches_inflected_forms_and_full_width_text() {
     let (_, body) = server.get("/api/v1/concordance?q=谈&lang=zh").await;
     assert_eq!(body["total"], 3);
 }
+
+#[tokio::test]
+async fn words_as_written_come_before_other_forms_of_their_stem() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // The exact word is stored first, so newest-first order alone would bury it.
+    let pairs = [
+        ("这项倡议很重要。", "The initiative matters."),
+        ("我们最初同意了。", "We initially agreed."),
+        ("这是最初的想法。", "It was an initial idea."),
+    ];
+    for (zh, en) in pairs {
+        server
+            .post_json(
+                "/api/v1/segments",
+                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
+            )
+            .await;
+    }
+    let (status, body) = server.get("/api/v1/concordance?q=initiative&lang=en").await;
+    assert_eq!(status, 200);
+    let first = &body["hits"][0];
+    assert_eq!(
+        highlighted(first["source"].as_str().unwrap(), &first["highlights"][0]),
+        "initiative",
+        "{body}"
+    );
+}

@@ -113,6 +113,15 @@ pub struct Tm {
 impl Tm {
     /// Opens the index in `dir`, creating it (and the directory) if it does not exist.
     pub fn open(dir: &Path, mode: OpenMode) -> Result<Tm, TmError> {
+        if mode == OpenMode::ReadOnly && !dir.join("meta.json").exists() {
+            return Err(TmError::DataDir {
+                path: dir.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "it holds no translation memory (import into it, or start the server on it, first)",
+                ),
+            });
+        }
         std::fs::create_dir_all(dir).map_err(|source| TmError::DataDir {
             path: dir.to_owned(),
             source,

@@ -321,33 +321,62 @@ pub fn concordance(
             hits: Vec::new(),
         });
     }
-    let field = if stemmer.is_some() {
-        fields.stems
-    } else {
-        fields.tokens
-    };
-    let terms: Vec<Term> = needle
-        .iter()
-        .map(|key| Term::from_field_text(field, &token_term(&primary, key)))
-        .collect();
-    let phrase: Box<dyn Query> = if terms.len() == 1 {
-        Box::new(TermQuery::new(
-            terms[0].clone(),
-            IndexRecordOption::WithFreqs,
-        ))
-    } else {
-        Box::new(PhraseQuery::new(terms))
+    let phrase_on = |field, keys: &[String]| -> Box<dyn Query> {
+        let terms: Vec<Term> = keys
+            .iter()
+            .map(|key| Term::from_field_text(field, &token_term(&primary, key)))
+            .collect();
+        if terms.len() == 1 {
+            Box::new(TermQuery::new(
+                terms[0].clone(),
+                IndexRecordOption::WithFreqs,
+            ))
+        } else {
+            Box::new(PhraseQuery::new(terms))
+        }
     };
     let mut languages = vec![query.lang.as_str()];
     if let Some(target) = &query.target_lang {
         languages.push(target.as_str());
     }
-    let mut clauses = common_filters(fields, &languages, &query.collections);
-    clauses.push((Occur::Must, phrase));
-    let boolean = BooleanQuery::new(clauses);
-    let newest_first =
-        TopDocs::with_limit(query.limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc);
-    let (total, top) = searcher.search(&boolean, &(Count, newest_first))?;
+    let filtered = |phrase: Box<dyn Query>| {
+        let mut clauses = common_filters(fields, &languages, &query.collections);
+        clauses.push((Occur::Must, phrase));
+        BooleanQuery::new(clauses)
+    };
+    let newest_first = |limit: usize| {
+        TopDocs::with_limit(limit.max(1)).order_by_fast_field::<u64>("id", Order::Desc)
+    };
+    // Words as written come first; with a stemmer, inflected forms fill the rest. (Stems
+    // overreach — Snowball maps "initiative" and "initially" to one stem — so the exact
+    // phrase must not be buried under them.)
+    let (total, top) = match &stemmer {
+        None => searcher.search(
+            &filtered(phrase_on(fields.tokens, &needle)),
+            &(Count, newest_first(query.limit)),
+        )?,
+        Some(_) => {
+            let surface: Vec<String> = tokens.iter().map(|token| token.text.clone()).collect();
+            let exact = searcher.search(
+                &filtered(phrase_on(fields.tokens, &surface)),
+                &newest_first(query.limit),
+            )?;
+            let (total, stemmed) = searcher.search(
+                &filtered(phrase_on(fields.stems, &needle)),
+                &(Count, newest_first(query.limit + exact.len())),
+            )?;
+            let mut top = exact;
+            for candidate in stemmed {
+                if top.len() >= query.limit {
+                    break;
+                }
+                if !top.iter().any(|(_, address)| *address == candidate.1) {
+                    top.push(candidate);
+                }
+            }
+            (total, top)
+        }
+    };
     let mut hits = Vec::new();
     for (_, address) in top.into_iter().take(query.limit) {
         let unit = fetch_unit(searcher, fields, address)?;
