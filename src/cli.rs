@@ -254,15 +254,22 @@ fn import(
         None
     };
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let parsed = std::thread::scope(|scope| {
-        let reading = scope.spawn(|| {
-            formats::read_pairs_file(
+    // Units stream into the writer while the file is read; it commits once at the end.
+    let (feed, committed) = tm.begin_import()?;
+    let skipped = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| -> Result<Vec<formats::Skipped>, anyhow::Error> {
+            let mut parsed = formats::read_pairs_file(
                 file,
                 file_format,
                 columns,
                 &options,
                 Some(bytes_read.clone()),
-            )
+                formats::Parsed::streaming(feed),
+            )?;
+            if let Some(feed) = parsed.feed.take() {
+                feed.finish()?;
+            }
+            Ok(parsed.skipped)
         });
         while !reading.is_finished() {
             if let Some(bar) = &progress {
@@ -275,25 +282,22 @@ fn import(
     .with_context(|| format!("{} was not imported", file.display()))?;
     if let Some(bar) = &progress {
         bar.set_position(total_bytes);
-        bar.set_message(format!("indexing {} units", parsed.units.len()));
+        bar.set_message("committing");
     }
-    let units_count = parsed.units.len();
-    let outcomes = if units_count == 0 {
-        Vec::new()
-    } else {
-        tm.add_blocking(parsed.units)?
-    };
+    let counts = committed
+        .blocking_recv()
+        .map_err(|_| TmError::WriterStopped)??;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let imported = outcomes.iter().filter(|outcome| outcome.created).count();
-    for skipped in &parsed.skipped {
+    for skipped in &skipped {
         eprintln!("skipped {}: {}", skipped.at, skipped.message);
     }
     println!(
-        "imported {imported}, duplicates {}, skipped {}",
-        units_count - imported,
-        parsed.skipped.len()
+        "imported {}, duplicates {}, skipped {}",
+        counts.imported,
+        counts.duplicates,
+        skipped.len()
     );
     tm.close();
     Ok(())

@@ -87,7 +87,10 @@ impl From<TmError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "duplicate", error.to_string())
             }
             TmError::InvalidEdit(message) => ApiError::bad_request("invalid_field", message),
-            TmError::CommitFailed(_) | TmError::WriterStopped | TmError::ReadOnly => ApiError::new(
+            TmError::CommitFailed(_)
+            | TmError::WriterStopped
+            | TmError::ReadOnly
+            | TmError::ImportAborted => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 error.to_string(),
@@ -104,6 +107,11 @@ impl From<FormatError> for ApiError {
                 ApiError::bad_request("malformed_file", error.to_string())
             }
             FormatError::Io(_) => ApiError::internal(error.to_string()),
+            FormatError::Aborted(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                error.to_string(),
+            ),
         }
     }
 }

@@ -123,32 +123,41 @@ pub async fn import(
     };
 
     let spool = spool_body(&state, request.into_body()).await?;
-    let parsed: Parsed = tokio::task::spawn_blocking(move || {
-        formats::read_pairs_file(&spool, file_format, columns, &options, None)
+    // The file is read on the blocking pool and its units stream straight into the writer,
+    // which commits once at the end: memory stays flat, and a malformed file stores nothing.
+    let (feed, committed) = state.tm.begin_import()?;
+    let skipped: Vec<Skipped> = tokio::task::spawn_blocking(move || {
+        let mut parsed = formats::read_pairs_file(
+            &spool,
+            file_format,
+            columns,
+            &options,
+            None,
+            Parsed::streaming(feed),
+        )?;
+        if let Some(feed) = parsed.feed.take() {
+            feed.finish()?;
+        }
+        Ok::<_, ApiError>(parsed.skipped)
     })
     .await??;
-
-    let units_count = parsed.units.len();
-    let outcomes = if units_count == 0 {
-        Vec::new()
-    } else {
-        state.tm.add(parsed.units).await?
-    };
-    let imported = outcomes.iter().filter(|outcome| outcome.created).count();
+    let counts = committed
+        .await
+        .map_err(|_| crate::tm::TmError::WriterStopped)??;
     tracing::info!(
-        imported,
-        duplicates = units_count - imported,
-        skipped = parsed.skipped.len(),
+        imported = counts.imported,
+        duplicates = counts.duplicates,
+        skipped = skipped.len(),
         format = %file_format,
         "import finished"
     );
     Ok(Reply::ok(
         format,
         ImportResponse {
-            imported,
-            duplicates: units_count - imported,
-            skipped: parsed.skipped.len(),
-            errors: parsed.skipped,
+            imported: counts.imported,
+            duplicates: counts.duplicates,
+            skipped: skipped.len(),
+            errors: skipped,
         },
     ))
 }

@@ -54,6 +54,7 @@ pub fn read_pairs_file(
     columns: Option<Vec<table::ColumnRole>>,
     options: &ImportOptions,
     counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    parsed: Parsed,
 ) -> Result<Parsed, FormatError> {
     let open = || -> Result<Box<dyn std::io::Read>, FormatError> {
         let file = std::fs::File::open(path)?;
@@ -63,13 +64,16 @@ pub fn read_pairs_file(
         })
     };
     match (format, columns) {
-        (Format::Tsv, None) => tsv::read(
+        (Format::Tsv, None) => tsv::read_into(
             std::io::BufReader::with_capacity(64 * 1024, open()?),
             options,
+            parsed,
         ),
-        (Format::Tsv, Some(columns)) => table::read(open()?, b'\t', Some(columns), options),
-        (Format::Csv, columns) => table::read(open()?, b',', columns, options),
-        (Format::Tmx, _) => tmx::read_file_counting(path, options, counter),
+        (Format::Tsv, Some(columns)) => {
+            table::read_into(open()?, b'\t', Some(columns), options, parsed)
+        }
+        (Format::Csv, columns) => table::read_into(open()?, b',', columns, options, parsed),
+        (Format::Tmx, _) => tmx::read_file_counting(path, options, counter, parsed),
     }
 }
 
@@ -104,11 +108,48 @@ pub struct Skipped {
     pub message: String,
 }
 
-/// What a reader produced.
-#[derive(Debug, Default)]
+/// What a reader produced: the units (collected, or streamed into an import) and what it
+/// skipped.
+#[derive(Default)]
 pub struct Parsed {
     pub units: Vec<NewUnit>,
     pub skipped: Vec<Skipped>,
+    /// When set, units go straight to this import instead of into `units`, so a file of any
+    /// size is read in constant memory.
+    pub feed: Option<crate::tm::ImportFeed>,
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Parsed")
+            .field("units", &self.units.len())
+            .field("skipped", &self.skipped)
+            .field("streaming", &self.feed.is_some())
+            .finish()
+    }
+}
+
+impl Parsed {
+    /// Units will be sent to `feed` as they are read.
+    pub fn streaming(feed: crate::tm::ImportFeed) -> Parsed {
+        Parsed {
+            feed: Some(feed),
+            ..Parsed::default()
+        }
+    }
+
+    pub(crate) fn push(&mut self, unit: NewUnit) -> Result<(), FormatError> {
+        match &mut self.feed {
+            Some(feed) => feed
+                .push(unit)
+                .map_err(|error| FormatError::Aborted(error.to_string())),
+            None => {
+                self.units.push(unit);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Why a file was refused as a whole.
@@ -122,6 +163,8 @@ pub enum FormatError {
     },
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the import stopped: {0}")]
+    Aborted(String),
 }
 
 /// A problem with the text of an entry, or `None` if it can be stored: empty, too long, or

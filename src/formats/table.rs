@@ -62,6 +62,17 @@ pub fn read<R: Read>(
     columns: Option<Vec<ColumnRole>>,
     options: &ImportOptions,
 ) -> Result<Parsed, FormatError> {
+    read_into(input, delimiter, columns, options, Parsed::default())
+}
+
+/// [`read`], delivering units through `parsed` (which may stream them into an import).
+pub fn read_into<R: Read>(
+    input: R,
+    delimiter: u8,
+    columns: Option<Vec<ColumnRole>>,
+    options: &ImportOptions,
+    mut parsed: Parsed,
+) -> Result<Parsed, FormatError> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -132,7 +143,6 @@ pub fn read<R: Read>(
             roles
         }
     };
-    let mut parsed = Parsed::default();
     for record in reader.records() {
         let record = record.map_err(syntax)?;
         let line = record.position().map_or(0, |pos| pos.line());
@@ -183,7 +193,7 @@ pub fn read<R: Read>(
                 continue;
             }
         }
-        parsed.units.push(unit);
+        parsed.push(unit)?;
     }
     Ok(parsed)
 }

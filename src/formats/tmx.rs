@@ -34,7 +34,7 @@ const CODE_ELEMENTS: [&str; 5] = ["bpt", "ept", "ph", "it", "ut"];
 
 /// Reads a TMX file. A malformed file is refused with the line and column of the fault.
 pub fn read_file(path: &Path, options: &ImportOptions) -> Result<Parsed, FormatError> {
-    read_file_counting(path, options, None)
+    read_file_counting(path, options, None, Parsed::default())
 }
 
 /// [`read_file`], adding the number of bytes read so far to `counter`.
@@ -42,9 +42,10 @@ pub fn read_file_counting(
     path: &Path,
     options: &ImportOptions,
     counter: Option<Arc<AtomicU64>>,
+    parsed: Parsed,
 ) -> Result<Parsed, FormatError> {
     let input = open_decoded_counting(path, counter)?;
-    let (mut parsed, skipped_offsets) = match read(input, options) {
+    let (mut parsed, skipped_offsets) = match read(input, options, parsed) {
         Ok(result) => result,
         Err(ReadError::Syntax { offset, message }) => {
             let (line, column) = locate_offsets(path, &[offset])?[0];
@@ -55,6 +56,7 @@ pub fn read_file_counting(
             });
         }
         Err(ReadError::Io(error)) => return Err(FormatError::Io(error)),
+        Err(ReadError::Aborted(message)) => return Err(FormatError::Aborted(message)),
     };
     let lines = locate_offsets(path, &skipped_offsets)?;
     for (skipped, (line, _)) in parsed.skipped.iter_mut().zip(lines) {
@@ -64,8 +66,13 @@ pub fn read_file_counting(
 }
 
 enum ReadError {
-    Syntax { offset: u64, message: String },
+    Syntax {
+        offset: u64,
+        message: String,
+    },
     Io(std::io::Error),
+    /// The import the units were streamed into stopped.
+    Aborted(String),
 }
 
 /// What is being collected while inside a `tu`.
@@ -117,10 +124,13 @@ pub fn format_tmx_date(millis: i64) -> String {
         .unwrap_or_else(|| "19700101T000000Z".to_owned())
 }
 
-fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<(Parsed, Vec<u64>), ReadError> {
+fn read<R: BufRead>(
+    input: R,
+    options: &ImportOptions,
+    mut parsed: Parsed,
+) -> Result<(Parsed, Vec<u64>), ReadError> {
     let mut reader = Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
-    let mut parsed = Parsed::default();
     let mut skipped_offsets = Vec::new();
     let mut buffer = Vec::new();
     let mut tu: Option<TuBuilder> = None;
@@ -234,7 +244,7 @@ fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<(Parsed, Vec<u6
                 match name {
                     "tu" => {
                         if let Some(builder) = tu.take() {
-                            finish_tu(builder, options, &mut parsed, &mut skipped_offsets);
+                            finish_tu(builder, options, &mut parsed, &mut skipped_offsets)?;
                         }
                     }
                     "tuv" => tuv_lang = None,
@@ -334,7 +344,7 @@ fn finish_tu(
     options: &ImportOptions,
     parsed: &mut Parsed,
     skipped_offsets: &mut Vec<u64>,
-) {
+) -> Result<(), ReadError> {
     let mut skip = |message: String| {
         parsed.skipped.push(Skipped {
             at: format!("tu {}", builder.number),
@@ -357,11 +367,11 @@ fn finish_tu(
             .find(|variant| crate::lang::matches(requested, &variant.lang))
         else {
             skip(format!("no {role} text in {requested}"));
-            return;
+            return Ok(());
         };
         if let Some(problem) = text_problem(&variant.text, options.max_text_chars) {
             skip(format!("the {role} text {problem}"));
-            return;
+            return Ok(());
         }
     }
     if let Some(problem) = variants
@@ -369,7 +379,7 @@ fn finish_tu(
         .find_map(|variant| text_problem(&variant.text, options.max_text_chars))
     {
         skip(format!("a variant's text {problem}"));
-        return;
+        return Ok(());
     }
     let mut unit = NewUnit {
         variants,
@@ -402,7 +412,9 @@ fn finish_tu(
             _ => unit.props.push(prop),
         }
     }
-    parsed.units.push(unit);
+    parsed
+        .push(unit)
+        .map_err(|error| ReadError::Aborted(error.to_string()))
 }
 
 /// Streams units out as a TMX 1.4 document that validates against the TMX 1.4 DTD.

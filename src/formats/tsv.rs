@@ -8,8 +8,16 @@ use std::io::BufRead;
 
 use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
 
-pub fn read<R: BufRead>(mut input: R, options: &ImportOptions) -> Result<Parsed, FormatError> {
-    let mut parsed = Parsed::default();
+pub fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<Parsed, FormatError> {
+    read_into(input, options, Parsed::default())
+}
+
+/// [`read`], delivering units through `parsed` (which may stream them into an import).
+pub fn read_into<R: BufRead>(
+    mut input: R,
+    options: &ImportOptions,
+    mut parsed: Parsed,
+) -> Result<Parsed, FormatError> {
     let mut raw_line = Vec::new();
     let mut line_number: u64 = 0;
     loop {
@@ -66,7 +74,7 @@ pub fn read<R: BufRead>(mut input: R, options: &ImportOptions) -> Result<Parsed,
             });
             continue;
         }
-        parsed.units.push(options.pair(source, target));
+        parsed.push(options.pair(source, target))?;
     }
     Ok(parsed)
 }

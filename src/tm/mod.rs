@@ -21,10 +21,50 @@ use tokio::sync::oneshot;
 
 pub use search::{ConcordanceHit, ConcordanceQuery, ConcordanceResult, LookupQuery, Match};
 pub use unit::{NewUnit, Origin, Prop, Status, Unit, Variant};
-pub use writer::{AddOutcome, UnitEdit};
+pub use writer::{AddOutcome, ImportCounts, UnitEdit};
 
 use schema::Fields;
-use writer::{Command, WriterTask};
+use writer::{Command, ImportMessage, WriterTask};
+
+/// Units sent to the writer per message during an import.
+const IMPORT_CHUNK_UNITS: usize = 1000;
+
+/// Feeds a running import: units pushed here reach the writer in chunks (the channel is
+/// bounded, so a fast reader waits for the writer instead of filling memory). Call
+/// [`ImportFeed::finish`] after the last unit; dropping the feed without it aborts the import
+/// and stores nothing.
+pub struct ImportFeed {
+    sender: std::sync::mpsc::SyncSender<ImportMessage>,
+    buffer: Vec<NewUnit>,
+}
+
+impl ImportFeed {
+    pub fn push(&mut self, unit: NewUnit) -> Result<(), TmError> {
+        self.buffer.push(unit);
+        if self.buffer.len() >= IMPORT_CHUNK_UNITS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TmError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.buffer);
+        self.sender
+            .send(ImportMessage::Units(chunk))
+            .map_err(|_| TmError::WriterStopped)
+    }
+
+    /// Sends what is left and tells the writer to commit.
+    pub fn finish(mut self) -> Result<(), TmError> {
+        self.flush()?;
+        self.sender
+            .send(ImportMessage::Finished)
+            .map_err(|_| TmError::WriterStopped)
+    }
+}
 
 /// The collection a unit lands in when none is named.
 pub const DEFAULT_COLLECTION: &str = "default";
@@ -70,6 +110,8 @@ pub enum TmError {
     ReadOnly,
     #[error("the index writer has stopped")]
     WriterStopped,
+    #[error("the import was stopped before the whole file was read; nothing of it was stored")]
+    ImportAborted,
 }
 
 /// Lookups fetch about a hundred stored units at random per query, so the doc store is kept
@@ -223,6 +265,24 @@ impl Tm {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Add { units, reply })?;
         answer.blocking_recv().map_err(|_| TmError::WriterStopped)?
+    }
+
+    /// Starts an import: push units into the feed, then `finish` it; the receiver answers
+    /// once the import is committed (or rolled back).
+    #[allow(clippy::type_complexity)]
+    pub fn begin_import(
+        &self,
+    ) -> Result<(ImportFeed, oneshot::Receiver<Result<ImportCounts, TmError>>), TmError> {
+        let (sender, chunks) = std::sync::mpsc::sync_channel(4);
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Import { chunks, reply })?;
+        Ok((
+            ImportFeed {
+                sender,
+                buffer: Vec::with_capacity(IMPORT_CHUNK_UNITS),
+            },
+            answer,
+        ))
     }
 
     /// Applies `edit` to the stored unit and returns the new version.

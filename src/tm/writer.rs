@@ -49,6 +49,26 @@ pub(crate) enum Command {
         id: u64,
         reply: oneshot::Sender<Result<Unit, TmError>>,
     },
+    /// A file import: units arrive in chunks while the file is read, and are committed once,
+    /// at the end, so the import is all or nothing.
+    Import {
+        chunks: Receiver<ImportMessage>,
+        reply: oneshot::Sender<Result<ImportCounts, TmError>>,
+    },
+}
+
+/// What an import feed sends to the writer.
+pub(crate) enum ImportMessage {
+    Units(Vec<NewUnit>),
+    /// The whole file was read: commit.
+    Finished,
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub imported: usize,
+    pub duplicates: usize,
 }
 
 /// The metadata kept in each commit's payload.
@@ -121,13 +141,26 @@ impl WriterTask {
     pub fn run(mut self, commands: Receiver<Command>) {
         while let Ok(first) = commands.recv() {
             let mut group = vec![first];
-            while group.len() < MAX_COMMANDS_PER_COMMIT {
+            // An import runs alone, after the commands queued before it are committed.
+            while group.len() < MAX_COMMANDS_PER_COMMIT
+                && !matches!(group.last(), Some(Command::Import { .. }))
+            {
                 match commands.try_recv() {
                     Ok(command) => group.push(command),
                     Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
                 }
             }
-            self.apply_group(group);
+            let import = match group.last() {
+                Some(Command::Import { .. }) => group.pop(),
+                _ => None,
+            };
+            if !group.is_empty() {
+                self.apply_group(group);
+            }
+            if let Some(Command::Import { chunks, reply }) = import {
+                let result = self.run_import(chunks);
+                let _ = reply.send(result);
+            }
         }
         tracing::info!("index writer stopping: all handles dropped");
         // Wait for background merges so the index is left tidy; failures are harmless.
@@ -154,6 +187,7 @@ impl WriterTask {
                 Command::Delete { id, reply } => {
                     PendingReply::Unit(reply, self.delete(&mut state, id))
                 }
+                Command::Import { .. } => unreachable!("imports run on their own"),
             };
             replies.push(reply);
         }
@@ -174,6 +208,72 @@ impl WriterTask {
         for reply in replies {
             reply.send();
         }
+    }
+
+    /// Adds every unit the feed sends, then commits once. If the feed goes away without
+    /// finishing (the file turned out to be malformed, the client disconnected), everything
+    /// is rolled back. Memory stays bounded: Tantivy flushes segments within its budget, and
+    /// duplicates inside the file are recognized by their 128-bit content hash alone.
+    fn run_import(&mut self, chunks: Receiver<ImportMessage>) -> Result<ImportCounts, TmError> {
+        let next_id_before = self.next_id;
+        let mut counts = ImportCounts::default();
+        // Content keys of the units this import added (128-bit hashes, 16 bytes each).
+        let mut seen: std::collections::HashSet<u128> = std::collections::HashSet::new();
+        let empty_group = GroupState::default();
+        let now = crate::tm::now_millis();
+        let outcome = loop {
+            let units = match chunks.recv() {
+                Ok(ImportMessage::Units(units)) => units,
+                Ok(ImportMessage::Finished) => break Ok(true),
+                Err(_) => break Ok(false),
+            };
+            let added = (|| -> Result<(), TmError> {
+                for new_unit in units {
+                    let key = new_unit.content_key();
+                    let hash = u128::from_str_radix(&key, 16).unwrap_or_default();
+                    if seen.contains(&hash)
+                        || self
+                            .existing_with_content(
+                                &empty_group,
+                                &key,
+                                &new_unit.variants,
+                                &new_unit.collection,
+                                None,
+                            )?
+                            .is_some()
+                    {
+                        counts.duplicates += 1;
+                        continue;
+                    }
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    self.writer.add_document(schema::unit_document(
+                        &self.fields,
+                        &new_unit.into_unit(id, now),
+                    ))?;
+                    seen.insert(hash);
+                    counts.imported += 1;
+                }
+                Ok(())
+            })();
+            if let Err(error) = added {
+                break Err(error);
+            }
+        };
+        let committed = match outcome {
+            Ok(true) if counts.imported == 0 => return Ok(counts),
+            Ok(true) => self.commit(),
+            Ok(false) => Err(TmError::ImportAborted),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = committed {
+            self.next_id = next_id_before;
+            if let Err(rollback_error) = self.writer.rollback() {
+                tracing::error!(%rollback_error, "index rollback failed");
+            }
+            return Err(error);
+        }
+        Ok(counts)
     }
 
     fn commit(&mut self) -> Result<(), TmError> {
