@@ -114,6 +114,19 @@ async fn english_recognition_over_the_sample_release_stems_and_keeps_acronyms_ca
         "{texts:?}"
     );
     assert!(texts.contains(&"BRI".to_owned()));
+    let body = recognize(
+        &server,
+        "Under the Five-Year Plans, the 14th Five-Year Plan ends in 2025.",
+        "en",
+        "zh",
+        "",
+    )
+    .await;
+    assert_eq!(
+        hit_texts(&body),
+        ["Five-Year Plans", "14th Five-Year Plan"],
+        "{body}"
+    );
 }
 
 #[tokio::test]
