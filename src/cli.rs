@@ -54,7 +54,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
         file: PathBuf,
-        #[arg(long, value_name = "tsv|csv|tmx")]
+        #[arg(long, value_name = "tsv|csv|tmx|xliff")]
         format: String,
         #[arg(long)]
         source_lang: String,
@@ -220,7 +220,7 @@ fn import(
     columns: Option<Vec<formats::table::ColumnRole>>,
 ) -> anyhow::Result<()> {
     let file_format = Format::parse(format)
-        .with_context(|| format!("--format `{format}` is not tsv, csv or tmx"))?;
+        .with_context(|| format!("--format `{format}` is not tsv, csv, tmx or xliff"))?;
     crate::lang::validate(&source_lang).context("--source-lang")?;
     crate::lang::validate(&target_lang).context("--target-lang")?;
     let total_bytes = std::fs::metadata(file)
@@ -262,6 +262,7 @@ fn import(
                 file,
                 file_format,
                 columns,
+                None,
                 &options,
                 Some(bytes_read.clone()),
                 formats::Parsed::streaming(feed),

@@ -269,3 +269,57 @@ async fn csv_and_tsv_tables_import_with_a_column_mapping() {
     );
     assert_eq!(server.segment_count().await, before);
 }
+
+#[tokio::test]
+async fn xliff_imports_final_segments_and_states_can_be_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let pairs = un_pairs(6);
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut document = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xliff version=\"1.2\" xmlns=\"urn:oasis:names:tc:xliff:document:1.2\">\n<file source-language=\"zh-CN\" target-language=\"en-GB\" datatype=\"plaintext\" original=\"un.txt\"><body>\n");
+    for (index, (zh, en)) in pairs.iter().enumerate() {
+        let state = if index % 2 == 0 {
+            "final"
+        } else {
+            "needs-review-translation"
+        };
+        document.push_str(&format!(
+            "<trans-unit id=\"{index}\"><source>{}</source><target state=\"{state}\">{}<x id=\"1\"/></target></trans-unit>\n",
+            escape(zh),
+            escape(en)
+        ));
+    }
+    document.push_str("</body></file></xliff>\n");
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=xliff&source_lang=zh&target_lang=en",
+            "application/xliff+xml",
+            document.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 3);
+    assert_eq!(report["skipped"], 3);
+    assert!(
+        report["errors"][0]["at"].as_str().unwrap().contains("line"),
+        "{report}"
+    );
+    let body = server.lookup(&pairs[0].0).await;
+    assert_eq!(body["matches"][0]["target"], pairs[0].1.as_str());
+    assert_eq!(body["matches"][0]["target_lang"], "en-GB");
+
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=xliff&source_lang=zh&target_lang=en&states=final,needs-review-translation",
+            "application/xliff+xml",
+            document.into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 3);
+    assert_eq!(report["duplicates"], 3);
+}

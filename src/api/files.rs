@@ -34,13 +34,14 @@ pub struct ImportResponse {
     pub errors: Vec<Skipped>,
 }
 
-const IMPORT_PARAMETERS: [&str; 6] = [
+const IMPORT_PARAMETERS: [&str; 7] = [
     "format",
     "source_lang",
     "target_lang",
     "collection",
     "status",
     "columns",
+    "states",
 ];
 
 fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
@@ -58,10 +59,16 @@ fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<()
 
 fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
     let name = params.get("format").ok_or_else(|| {
-        ApiError::bad_request("missing_field", "`format` is required (tsv, csv or tmx)")
+        ApiError::bad_request(
+            "missing_field",
+            "`format` is required (tsv, csv, tmx or xliff)",
+        )
     })?;
     Format::parse(name).ok_or_else(|| {
-        ApiError::invalid_field("format", format!("`{name}` is not one of tsv, csv, tmx"))
+        ApiError::invalid_field(
+            "format",
+            format!("`{name}` is not one of tsv, csv, tmx, xliff"),
+        )
     })
 }
 
@@ -122,6 +129,24 @@ pub async fn import(
         ),
     };
 
+    let states: Option<Vec<String>> = match params.get("states") {
+        None => None,
+        Some(_) if file_format != Format::Xliff => {
+            return Err(ApiError::invalid_field("states", "applies to xliff only"))
+        }
+        Some(list) => {
+            let states: Vec<String> = list
+                .split(',')
+                .map(|state| state.trim().to_owned())
+                .filter(|state| !state.is_empty())
+                .collect();
+            if states.is_empty() {
+                return Err(ApiError::invalid_field("states", "is empty"));
+            }
+            Some(states)
+        }
+    };
+
     let spool = spool_body(&state, request.into_body()).await?;
     // The file is read on the blocking pool and its units stream straight into the writer,
     // which commits once at the end: memory stays flat, and a malformed file stores nothing.
@@ -131,6 +156,7 @@ pub async fn import(
             &spool,
             file_format,
             columns,
+            states,
             &options,
             None,
             Parsed::streaming(feed),

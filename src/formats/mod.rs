@@ -9,6 +9,7 @@ pub mod table;
 pub mod tbx;
 pub mod tmx;
 pub mod tsv;
+pub mod xliff;
 pub mod xml;
 
 use std::fmt;
@@ -23,6 +24,8 @@ pub enum Format {
     /// A CSV table with a header row.
     Csv,
     Tmx,
+    /// XLIFF 1.2 or 2.0.
+    Xliff,
 }
 
 impl Format {
@@ -30,6 +33,7 @@ impl Format {
         match name.to_ascii_lowercase().as_str() {
             "tsv" => Some(Format::Tsv),
             "csv" => Some(Format::Csv),
+            "xliff" | "xlf" => Some(Format::Xliff),
             "tmx" => Some(Format::Tmx),
             _ => None,
         }
@@ -41,17 +45,20 @@ impl fmt::Display for Format {
         formatter.write_str(match self {
             Format::Tsv => "tsv",
             Format::Csv => "csv",
+            Format::Xliff => "xliff",
             Format::Tmx => "tmx",
         })
     }
 }
 
 /// Reads a file of pairs in `format`. `columns` gives the column roles of a CSV or TSV table
-/// (a TSV without it is the plain `source<TAB>target` format); `counter` counts bytes read.
+/// (a TSV without it is the plain `source<TAB>target` format); `states` the XLIFF target states
+/// to import; `counter` counts bytes read.
 pub fn read_pairs_file(
     path: &std::path::Path,
     format: Format,
     columns: Option<Vec<table::ColumnRole>>,
+    states: Option<Vec<String>>,
     options: &ImportOptions,
     counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     parsed: Parsed,
@@ -74,6 +81,7 @@ pub fn read_pairs_file(
         }
         (Format::Csv, columns) => table::read_into(open()?, b',', columns, options, parsed),
         (Format::Tmx, _) => tmx::read_file_counting(path, options, counter, parsed),
+        (Format::Xliff, _) => xliff::read_file(path, options, states.as_deref(), parsed),
     }
 }
 
