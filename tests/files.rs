@@ -323,3 +323,72 @@ async fn xliff_imports_final_segments_and_states_can_be_chosen() {
     assert_eq!(report["imported"], 3);
     assert_eq!(report["duplicates"], 3);
 }
+
+/// The languages of a TMX file: its header's srclang (or its first tuv's) and another one.
+fn languages_of(document: &str) -> Option<(String, String)> {
+    let pattern = regex::Regex::new(r#"(?:xml:lang|lang)="([^"]+)""#).unwrap();
+    let mut tags: Vec<String> = Vec::new();
+    for capture in pattern.captures_iter(document) {
+        let tag = capture[1].to_owned();
+        if !tags.iter().any(|known| known.eq_ignore_ascii_case(&tag)) {
+            tags.push(tag);
+        }
+    }
+    let header_source = regex::Regex::new(r#"srclang="([^"*]+)""#)
+        .unwrap()
+        .captures(document)
+        .map(|capture| capture[1].to_owned());
+    let source = header_source.unwrap_or_else(|| tags.first().cloned().unwrap_or_default());
+    let target = tags
+        .into_iter()
+        .find(|tag| !tag.eq_ignore_ascii_case(&source))?;
+    Some((source, target))
+}
+
+#[tokio::test]
+async fn every_shared_tmx_file_imports_and_the_broken_one_is_refused_where_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let root = shared().join("data/formats/tmx");
+    let mut imported_files = 0;
+    for folder in ["omegat", "okapi", "lisa-compliance-kit"] {
+        for entry in std::fs::read_dir(root.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|extension| extension != "tmx") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let Ok(document) = String::from_utf8(bytes.clone()) else {
+                continue; // UTF-16: covered by the metadata test above
+            };
+            let Some((source, target)) = languages_of(&document) else {
+                continue; // a file with one language (or none) has no pairs to offer
+            };
+            let before = server.segment_count().await;
+            let (status, report) = import_file(
+                &server,
+                &path,
+                &format!("source_lang={source}&target_lang={target}"),
+            )
+            .await;
+            if path.ends_with("invalid.tmx") {
+                assert_eq!(status, 400, "{report}");
+                let message = report["error"]["message"].as_str().unwrap();
+                assert!(message.starts_with("line 12, column"), "{message}");
+                assert!(message.contains("ept"), "{message}");
+                assert_eq!(
+                    server.segment_count().await,
+                    before,
+                    "nothing of it is stored"
+                );
+            } else {
+                assert_eq!(status, 200, "{}: {report}", path.display());
+                imported_files += 1;
+            }
+        }
+    }
+    assert!(
+        imported_files >= 25,
+        "only {imported_files} TMX files imported"
+    );
+}

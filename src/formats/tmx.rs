@@ -138,6 +138,8 @@ fn read<R: BufRead>(
     let mut tuv_lang: Option<String> = None;
     let mut seg_text: Option<String> = None;
     let mut code_depth = 0usize;
+    // `i` of the <bpt>s open in the current segment.
+    let mut open_pairs: Vec<String> = Vec::new();
     let mut capture: Option<Capture> = None;
     let mut saw_root = false;
 
@@ -219,7 +221,10 @@ fn read<R: BufRead>(
                                 .and_then(|text| parse_tmx_date(&text));
                         }
                     }
-                    "seg" if tuv_lang.is_some() && !is_empty => seg_text = Some(String::new()),
+                    "seg" if tuv_lang.is_some() && !is_empty => {
+                        seg_text = Some(String::new());
+                        open_pairs.clear();
+                    }
                     "seg" if tuv_lang.is_some() => {
                         // <seg/>: an empty segment.
                     }
@@ -233,8 +238,39 @@ fn read<R: BufRead>(
                     "note" if tu.is_some() && !is_empty => {
                         capture = Some(Capture::Note(String::new()))
                     }
-                    code if seg_text.is_some() && CODE_ELEMENTS.contains(&code) && !is_empty => {
-                        code_depth += 1
+                    code if seg_text.is_some() && CODE_ELEMENTS.contains(&code) => {
+                        // Paired codes must pair up inside their segment (TMX 1.4b, 3.6):
+                        // a <bpt> opens `i`, the <ept> with the same `i` closes it.
+                        let pair_id = attribute(element, &["i"]).map_err(fail)?;
+                        match (code, pair_id) {
+                            ("bpt", Some(id)) if open_pairs.contains(&id) => {
+                                return Err(fail(format!(
+                                    "a second <bpt i=\"{id}\"> opens inside one segment"
+                                )));
+                            }
+                            ("bpt", Some(id)) => open_pairs.push(id),
+                            ("ept", Some(id)) => {
+                                match open_pairs.iter().position(|open| *open == id) {
+                                    Some(index) => {
+                                        open_pairs.remove(index);
+                                    }
+                                    None => {
+                                        return Err(fail(format!(
+                                        "<ept i=\"{id}\"> closes no <bpt i=\"{id}\"> before it in the segment"
+                                    )));
+                                    }
+                                }
+                            }
+                            ("bpt" | "ept", None) => {
+                                return Err(fail(format!(
+                                    "<{code}> lacks its required `i` attribute"
+                                )));
+                            }
+                            _ => {}
+                        }
+                        if !is_empty {
+                            code_depth += 1
+                        }
                     }
                     _ => {}
                 }
@@ -249,6 +285,14 @@ fn read<R: BufRead>(
                     }
                     "tuv" => tuv_lang = None,
                     "seg" => {
+                        if let Some(unclosed) = open_pairs.first() {
+                            return Err(ReadError::Syntax {
+                                offset: event_offset,
+                                message: format!(
+                                    "<bpt i=\"{unclosed}\"> is never closed by an <ept> in its segment"
+                                ),
+                            });
+                        }
                         if let (Some(text), Some(lang), Some(builder)) =
                             (seg_text.take(), tuv_lang.as_ref(), tu.as_mut())
                         {
