@@ -156,3 +156,64 @@ async fn batch_lookup_answers_every_text_in_order() {
         .unwrap()
         .contains("texts[1]"));
 }
+
+#[tokio::test]
+async fn the_openapi_description_covers_the_native_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, document) = server.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/health",
+        "/api/v1/lookup",
+        "/api/v1/lookup/batch",
+        "/api/v1/segments",
+        "/api/v1/segments/{id}",
+        "/api/v1/concordance",
+        "/api/v1/import",
+        "/api/v1/export",
+        "/api/v1/terms",
+        "/api/v1/terms/{id}",
+        "/api/v1/terms/{id}/approve",
+        "/api/v1/terms/{id}/reject",
+        "/api/v1/terms/{id}/history",
+        "/api/v1/terms/recognize",
+        "/api/v1/qa",
+        "/api/v1/termbase/export",
+        "/api/v1/termbase/import",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not described");
+    }
+    // Every described operation answers on the server (so the description cannot name
+    // endpoints that do not exist): anything but 404 and 405.
+    for (path, operations) in paths {
+        let concrete = path.replace("{id}", "1");
+        for method in operations.as_object().unwrap().keys() {
+            let request = server.client.request(
+                method.to_uppercase().parse().unwrap(),
+                server.url(&concrete),
+            );
+            let status = request.send().await.unwrap().status().as_u16();
+            assert!(
+                status != 405 && !(status == 404 && !concrete.contains("/1")),
+                "{method} {path}: {status}"
+            );
+        }
+    }
+    // Request and response types come from the code.
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "LookupRequest",
+        "LookupResponse",
+        "Entry",
+        "Term",
+        "Hit",
+        "Issue",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+    let lookup = &schemas["LookupRequest"]["properties"];
+    assert!(lookup.get("min_score").is_some() && lookup.get("terms").is_some());
+}

@@ -28,6 +28,20 @@ struct ErrorDetail<'a> {
     message: &'a str,
 }
 
+/// The shape of every error answer, for the OpenAPI description.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    error: ErrorFields,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorFields {
+    /// A stable machine-readable word, e.g. `invalid_field`.
+    code: String,
+    /// What was wrong and where.
+    message: String,
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {

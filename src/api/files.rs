@@ -26,7 +26,7 @@ use crate::tm::{Status, DEFAULT_COLLECTION};
 /// Folder of the data directory where uploads are spooled while they are parsed.
 pub const INCOMING_DIR: &str = "incoming";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportResponse {
     pub imported: usize,
     pub duplicates: usize,
@@ -72,6 +72,11 @@ fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/import", tag = "tm",
+    params(("format" = String, Query, description = "tsv, csv, tmx or xliff"), ("source_lang" = String, Query), ("target_lang" = String, Query),
+           ("collection" = Option<String>, Query), ("status" = Option<String>, Query), ("columns" = Option<String>, Query), ("states" = Option<String>, Query)),
+    request_body(content = String, description = "The file", content_type = "application/octet-stream"),
+    responses((status = 200, body = ImportResponse), (status = 400, body = super::error::ErrorResponse), (status = 413, body = super::error::ErrorResponse)))]
 pub async fn import(
     State(state): State<AppState>,
     format: WireFormat,
@@ -259,6 +264,9 @@ impl Write for ChannelWriter {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/export", tag = "tm",
+    params(("format" = Option<String>, Query, description = "tmx"), ("collection" = Option<String>, Query), ("source_lang" = Option<String>, Query)),
+    responses((status = 200, description = "A TMX 1.4 document", content_type = "application/x-tmx+xml", body = String)))]
 pub async fn export(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,

@@ -7,6 +7,7 @@
 pub mod compat;
 pub mod error;
 pub mod files;
+pub mod openapi;
 pub mod segments;
 pub mod terms;
 pub mod wire;
@@ -34,7 +35,7 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HealthResponse {
     status: &'static str,
     segments: u64,
@@ -42,6 +43,7 @@ pub struct HealthResponse {
     version: &'static str,
 }
 
+#[utoipa::path(get, path = "/health", tag = "service", responses((status = 200, body = HealthResponse)))]
 async fn health(
     State(state): State<AppState>,
     format: WireFormat,
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/qa", post(terms::check))
         .route("/api/v1/termbase/export", get(terms::export))
         .route("/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route(
             "/tmserver/{source_lang}/{target_lang}/unit/{*text}",
             get(compat::tmserver),

@@ -69,7 +69,7 @@ fn parse_id(raw: &str) -> Result<u64, ApiError> {
 // ---------------------------------------------------------------------------------------
 // Lookup
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
     text: Option<String>,
@@ -82,7 +82,7 @@ pub struct LookupRequest {
     terms: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MatchDto {
     id: u64,
     score: u8,
@@ -99,7 +99,7 @@ pub struct MatchDto {
     updated_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LookupResponse {
     matches: Vec<MatchDto>,
     /// Glossary terms in the query, when the request asked with `"terms": true`.
@@ -193,6 +193,10 @@ impl From<tm::Match> for MatchDto {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/lookup", tag = "tm",
+    request_body = LookupRequest,
+    responses((status = 200, description = "Fuzzy matches, best first", body = LookupResponse),
+              (status = 400, description = "A field is missing or wrong", body = super::error::ErrorResponse)))]
 pub async fn lookup(
     State(state): State<AppState>,
     format: WireFormat,
@@ -223,7 +227,7 @@ pub async fn lookup(
 // ---------------------------------------------------------------------------------------
 // Batch lookup
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchLookupRequest {
     texts: Option<Vec<String>>,
@@ -234,19 +238,23 @@ pub struct BatchLookupRequest {
     collections: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchResult {
     text: String,
     matches: Vec<MatchDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchLookupResponse {
     results: Vec<BatchResult>,
 }
 
 /// `POST /api/v1/lookup/batch`: many texts in one call (pre-translating a document), looked
 /// up on every core.
+#[utoipa::path(post, path = "/api/v1/lookup/batch", tag = "tm",
+    request_body = BatchLookupRequest,
+    responses((status = 200, description = "Matches for every text, in order", body = BatchLookupResponse),
+              (status = 400, description = "A field is missing or wrong", body = super::error::ErrorResponse)))]
 pub async fn lookup_batch(
     State(state): State<AppState>,
     format: WireFormat,
@@ -334,7 +342,7 @@ fn lookup_on_all_cores(
 
 /// A stored segment as the API shows it. `source`/`target` are the unit's first two
 /// variants; `variants` lists all of them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SegmentDto {
     id: u64,
     source: String,
@@ -388,7 +396,7 @@ impl From<Unit> for SegmentDto {
 }
 
 /// One new pair.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSegment {
     source_lang: Option<String>,
@@ -402,7 +410,7 @@ pub struct NewSegment {
 }
 
 /// `POST /api/v1/segments`: one pair, or `{"segments":[...]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddRequest {
     segments: Option<Vec<NewSegment>>,
@@ -416,13 +424,13 @@ pub struct AddRequest {
     status: Option<Status>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddOneResponse {
     id: u64,
     created: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddManyResponse {
     ids: Vec<u64>,
     created: usize,
@@ -452,6 +460,11 @@ fn new_unit(state: &AppState, prefix: &str, segment: NewSegment) -> Result<NewUn
     Ok(unit)
 }
 
+#[utoipa::path(post, path = "/api/v1/segments", tag = "tm",
+    request_body = AddRequest,
+    responses((status = 201, description = "Stored (one pair: `{id, created}`; a batch: `{ids, created, duplicates}`)", body = AddOneResponse),
+              (status = 200, description = "Already stored: the existing id", body = AddOneResponse),
+              (status = 400, description = "A field is missing or wrong", body = super::error::ErrorResponse)))]
 pub async fn add(
     State(state): State<AppState>,
     format: WireFormat,
@@ -539,6 +552,9 @@ pub async fn add(
     .into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "tm",
+    params(("id" = u64, Path, description = "Segment id")),
+    responses((status = 200, body = SegmentDto), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     format: WireFormat,
@@ -552,7 +568,7 @@ pub async fn get(
 }
 
 /// `PUT /api/v1/segments/{id}`: change the text of a variant or the metadata.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
     source: Option<String>,
@@ -594,6 +610,10 @@ fn edit_variant(
     Ok(())
 }
 
+#[utoipa::path(put, path = "/api/v1/segments/{id}", tag = "tm",
+    params(("id" = u64, Path, description = "Segment id")), request_body = UpdateRequest,
+    responses((status = 200, body = SegmentDto), (status = 404, body = super::error::ErrorResponse),
+              (status = 409, description = "The change would duplicate another segment", body = super::error::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     format: WireFormat,
@@ -653,12 +673,15 @@ pub async fn update(
     Ok(Reply::ok(format, unit.into()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeleteResponse {
     id: u64,
     deleted: bool,
 }
 
+#[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "tm",
+    params(("id" = u64, Path, description = "Segment id")),
+    responses((status = 200, body = DeleteResponse), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn delete(
     State(state): State<AppState>,
     format: WireFormat,
@@ -672,7 +695,7 @@ pub async fn delete(
 // ---------------------------------------------------------------------------------------
 // Concordance
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConcordanceHitDto {
     id: u64,
     source: String,
@@ -688,7 +711,7 @@ pub struct ConcordanceHitDto {
     highlights: Vec<[usize; 2]>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConcordanceResponse {
     total: usize,
     hits: Vec<ConcordanceHitDto>,
@@ -696,6 +719,10 @@ pub struct ConcordanceResponse {
 
 const CONCORDANCE_PARAMETERS: [&str; 5] = ["q", "lang", "target_lang", "limit", "collections"];
 
+#[utoipa::path(get, path = "/api/v1/concordance", tag = "tm",
+    params(("q" = String, Query, description = "Phrase to find"), ("lang" = String, Query, description = "Language of the phrase"),
+           ("target_lang" = Option<String>, Query), ("limit" = Option<usize>, Query), ("collections" = Option<String>, Query, description = "Comma-separated")),
+    responses((status = 200, body = ConcordanceResponse), (status = 400, body = super::error::ErrorResponse)))]
 pub async fn concordance(
     State(state): State<AppState>,
     format: WireFormat,

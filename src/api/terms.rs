@@ -75,6 +75,8 @@ where
     Ok(tokio::task::spawn_blocking(move || work(&termbase)).await??)
 }
 
+#[utoipa::path(post, path = "/api/v1/terms", tag = "termbase", request_body = EntryInput,
+    responses((status = 201, body = Entry), (status = 400, body = super::error::ErrorResponse), (status = 409, body = super::error::ErrorResponse)))]
 pub async fn create(
     State(state): State<AppState>,
     format: WireFormat,
@@ -86,6 +88,8 @@ pub async fn create(
     Ok(Reply::with_status(format, StatusCode::CREATED, entry))
 }
 
+#[utoipa::path(get, path = "/api/v1/terms/{id}", tag = "termbase", params(("id" = u64, Path)),
+    responses((status = 200, body = Entry), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn get(
     State(state): State<AppState>,
     format: WireFormat,
@@ -99,6 +103,8 @@ pub async fn get(
     Ok(Reply::ok(format, entry))
 }
 
+#[utoipa::path(put, path = "/api/v1/terms/{id}", tag = "termbase", params(("id" = u64, Path)), request_body = EntryInput,
+    responses((status = 200, body = Entry), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn replace(
     State(state): State<AppState>,
     format: WireFormat,
@@ -112,6 +118,8 @@ pub async fn replace(
     Ok(Reply::ok(format, entry))
 }
 
+#[utoipa::path(patch, path = "/api/v1/terms/{id}", tag = "termbase", params(("id" = u64, Path)), request_body = EntryPatch,
+    responses((status = 200, body = Entry), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn patch(
     State(state): State<AppState>,
     format: WireFormat,
@@ -125,12 +133,14 @@ pub async fn patch(
     Ok(Reply::ok(format, entry))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Deleted {
     id: u64,
     deleted: bool,
 }
 
+#[utoipa::path(delete, path = "/api/v1/terms/{id}", tag = "termbase", params(("id" = u64, Path)),
+    responses((status = 200, body = Deleted), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn delete(
     State(state): State<AppState>,
     format: WireFormat,
@@ -159,6 +169,8 @@ async fn set_workflow(
     Ok(Reply::ok(format, entry))
 }
 
+#[utoipa::path(post, path = "/api/v1/terms/{id}/approve", tag = "termbase", params(("id" = u64, Path)),
+    responses((status = 200, body = Entry), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn approve(
     State(state): State<AppState>,
     format: WireFormat,
@@ -168,6 +180,8 @@ pub async fn approve(
     set_workflow(state, format, headers, raw_id, Workflow::Approved).await
 }
 
+#[utoipa::path(post, path = "/api/v1/terms/{id}/reject", tag = "termbase", params(("id" = u64, Path)),
+    responses((status = 200, body = Entry), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn reject(
     State(state): State<AppState>,
     format: WireFormat,
@@ -177,12 +191,14 @@ pub async fn reject(
     set_workflow(state, format, headers, raw_id, Workflow::Rejected).await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct History {
     id: u64,
     changes: Vec<HistoryItem>,
 }
 
+#[utoipa::path(get, path = "/api/v1/terms/{id}/history", tag = "termbase", params(("id" = u64, Path)),
+    responses((status = 200, body = History), (status = 404, body = super::error::ErrorResponse)))]
 pub async fn history(
     State(state): State<AppState>,
     format: WireFormat,
@@ -199,14 +215,14 @@ pub async fn history(
 // ---------------------------------------------------------------------------------------
 // Search
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
     #[serde(rename = "match")]
     match_kind: &'static str,
     entry: Entry,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     total: usize,
     page: usize,
@@ -247,6 +263,10 @@ fn match_rank(query: &str, term: &str) -> Option<(u8, usize)> {
     (best <= allowed && query.chars().count() >= 3).then_some((3, best))
 }
 
+#[utoipa::path(get, path = "/api/v1/terms", tag = "termbase",
+    params(("q" = Option<String>, Query), ("lang" = Option<String>, Query), ("status" = Option<String>, Query), ("workflow" = Option<String>, Query),
+           ("subject" = Option<String>, Query), ("page" = Option<usize>, Query), ("per_page" = Option<usize>, Query)),
+    responses((status = 200, body = SearchResponse), (status = 400, body = super::error::ErrorResponse)))]
 pub async fn search(
     State(state): State<AppState>,
     format: WireFormat,
@@ -377,7 +397,7 @@ pub async fn search(
 // ---------------------------------------------------------------------------------------
 // Recognition and QA
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecognizeRequest {
     text: Option<String>,
@@ -385,7 +405,7 @@ pub struct RecognizeRequest {
     target_lang: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecognizeResponse {
     hits: Vec<Hit>,
 }
@@ -419,6 +439,9 @@ pub async fn recognize_text(
     .await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/terms/recognize", tag = "termbase", request_body = RecognizeRequest,
+    params(("include" = Option<String>, Query, description = "`proposed` adds entries not yet approved")),
+    responses((status = 200, body = RecognizeResponse), (status = 400, body = super::error::ErrorResponse)))]
 pub async fn recognize(
     State(state): State<AppState>,
     format: WireFormat,
@@ -441,7 +464,7 @@ pub async fn recognize(
     Ok(Reply::ok(format, RecognizeResponse { hits }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QaRequest {
     source: Option<String>,
@@ -450,11 +473,13 @@ pub struct QaRequest {
     target_lang: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct QaResponse {
     issues: Vec<Issue>,
 }
 
+#[utoipa::path(post, path = "/api/v1/qa", tag = "termbase", request_body = QaRequest,
+    responses((status = 200, body = QaResponse), (status = 400, body = super::error::ErrorResponse)))]
 pub async fn check(
     State(state): State<AppState>,
     format: WireFormat,
@@ -497,6 +522,9 @@ pub async fn check(
 // ---------------------------------------------------------------------------------------
 // TBX
 
+#[utoipa::path(get, path = "/api/v1/termbase/export", tag = "termbase",
+    params(("format" = Option<String>, Query, description = "tbx (TBX-Basic 2019) or tbx2 (martif)")),
+    responses((status = 200, description = "A TBX document", content_type = "application/x-tbx+xml", body = String)))]
 pub async fn export(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -531,7 +559,7 @@ pub async fn export(
     Ok(response)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TermbaseImportResponse {
     imported: usize,
     ids: Vec<u64>,
@@ -540,6 +568,10 @@ pub struct TermbaseImportResponse {
     errors: Vec<crate::formats::Skipped>,
 }
 
+#[utoipa::path(post, path = "/api/v1/termbase/import", tag = "termbase",
+    params(("format" = Option<String>, Query), ("workflow" = Option<String>, Query)),
+    request_body(content = String, description = "A TBX file", content_type = "application/xml"),
+    responses((status = 200, body = TermbaseImportResponse), (status = 400, body = super::error::ErrorResponse)))]
 pub async fn import(
     State(state): State<AppState>,
     format: WireFormat,

@@ -109,7 +109,7 @@ impl ImportOptions {
 }
 
 /// An entry left out of an import, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Skipped {
     /// Where: `line 12`, or `tu 3 (line 40)`.
     pub at: String,

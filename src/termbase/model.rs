@@ -6,7 +6,7 @@ use time::Date;
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 /// Review state of a whole entry. Only approved entries are used by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Workflow {
     #[default]
@@ -36,7 +36,19 @@ impl Workflow {
 
 /// TBX-Basic's administrativeStatus. `Deprecated` means must not be used; `Superseded` is an
 /// older rendering that has been replaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Default,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TermStatus {
     Preferred,
@@ -73,7 +85,7 @@ impl TermStatus {
 }
 
 /// TBX termType values used by the glossary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum TermType {
     FullForm,
@@ -110,7 +122,7 @@ impl TermType {
 }
 
 /// One designation of a concept in one language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Term {
     pub lang: String,
@@ -131,7 +143,7 @@ pub struct Term {
 }
 
 /// One concept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Entry {
     pub id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,7 +173,7 @@ pub struct Entry {
 }
 
 /// An entry as a client submits it (the id comes from the store).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryInput {
     #[serde(default)]

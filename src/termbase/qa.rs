@@ -8,7 +8,7 @@ use super::model::TermStatus;
 use super::recognize::{find_term, Recognizer};
 use crate::lang;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
     MissingTerm,
@@ -16,7 +16,7 @@ pub enum IssueKind {
     NumberMismatch,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Issue {
     pub kind: IssueKind,
     pub message: String,

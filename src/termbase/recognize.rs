@@ -24,7 +24,7 @@ use super::model::{Entry, TermStatus, TermType, Workflow};
 use crate::{lang, text};
 
 /// A recognized term in a segment.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Hit {
     pub start: usize,
     pub end: usize,
@@ -36,7 +36,7 @@ pub struct Hit {
     pub targets: Vec<TargetTerm>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TargetTerm {
     pub text: String,
     pub status: TermStatus,

@@ -46,7 +46,7 @@ pub enum TermbaseError {
 }
 
 /// What a change did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -58,7 +58,7 @@ pub enum Action {
 }
 
 /// One journal record: a change to one entry, or an import of many.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Change {
     pub seq: u64,
     /// RFC 3339, UTC.
@@ -76,7 +76,7 @@ pub struct Change {
 }
 
 /// A change as the history endpoint shows it for one entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryItem {
     pub seq: u64,
     pub at: String,
@@ -125,7 +125,7 @@ impl State {
 }
 
 /// Fields a PATCH may set; absent fields stay as they are, an empty string clears a text.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryPatch {
     pub subject_field: Option<String>,

@@ -3,14 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 /// Text of one language in a unit. `lang` is the BCP 47 tag as given (`zh-CN`, `en-GB`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variant {
     pub lang: String,
     pub text: String,
 }
 
 /// Review state of a unit: approved translations are preferred over drafts on equal score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -28,7 +28,7 @@ impl Status {
 }
 
 /// Where a unit came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     #[default]
@@ -48,7 +48,7 @@ impl Origin {
 }
 
 /// A TMX `prop`: typed free-form metadata kept as imported and written back on export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Prop {
     #[serde(rename = "type")]
     pub kind: String,
@@ -57,7 +57,7 @@ pub struct Prop {
 
 /// A stored translation unit. Serialized with MessagePack (named fields, so new optional
 /// fields can be added without rewriting the index) into the index's stored `unit` field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unit {
     /// Stable id, never reused, independent of Tantivy's document addresses.
     pub id: u64,
