@@ -197,7 +197,7 @@ async fn the_openapi_description_covers_the_native_api() {
             );
             let status = request.send().await.unwrap().status().as_u16();
             assert!(
-                status != 405 && !(status == 404 && !concrete.contains("/1")),
+                status != 405 && (status != 404 || concrete.contains("/1")),
                 "{method} {path}: {status}"
             );
         }
