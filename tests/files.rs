@@ -392,3 +392,36 @@ async fn every_shared_tmx_file_imports_and_the_broken_one_is_refused_where_it_br
         "only {imported_files} TMX files imported"
     );
 }
+
+#[tokio::test]
+async fn inline_codes_stay_out_of_the_text_and_go_back_unchanged_on_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let path = shared().join("data/formats/tmx/okapi/sample14b.tmx");
+    let (status, report) = import_file(&server, &path, "source_lang=en-US&target_lang=de-DE").await;
+    assert_eq!(status, 200, "{report}");
+    // The text that is scored has no code in it…
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            serde_json::json!({"text": "Recent changes to configuration options may have been lost.", "source_lang": "en", "target_lang": "de"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["matches"][0]["score"], 100, "{body}");
+    assert_eq!(
+        body["matches"][0]["target"],
+        "Aktuelle Änderungen an den Konfigurationsoptionen sind möglicherweise verloren gegangen."
+    );
+    // …and the export writes the codes back as they were.
+    let (_, document) = server.get_text("/api/v1/export?format=tmx").await;
+    assert_valid_tmx(&document);
+    assert!(
+        document.contains("<seg><ph x=\"1\">\\n</ph>Recent changes to configuration options may have been lost.</seg>"),
+        "inline code lost"
+    );
+    let original = std::fs::read_to_string(&path).unwrap();
+    let codes_in = original.matches("<ph ").count() + original.matches("<bpt ").count();
+    let codes_out = document.matches("<ph ").count() + document.matches("<bpt ").count();
+    assert_eq!(codes_in, codes_out);
+}

@@ -368,10 +368,12 @@ impl From<Unit> for SegmentDto {
         let first = unit.variants.first().cloned().unwrap_or(Variant {
             lang: String::new(),
             text: String::new(),
+            markup: None,
         });
         let second = unit.variants.get(1).cloned().unwrap_or(Variant {
             lang: String::new(),
             text: String::new(),
+            markup: None,
         });
         SegmentDto {
             id: unit.id,

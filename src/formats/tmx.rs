@@ -137,6 +137,9 @@ fn read<R: BufRead>(
     let mut tu_count: u64 = 0;
     let mut tuv_lang: Option<String> = None;
     let mut seg_text: Option<String> = None;
+    // The segment's inner markup, re-serialized event by event while inside <seg>.
+    let mut seg_markup: Option<quick_xml::Writer<Vec<u8>>> = None;
+    let mut seg_has_codes = false;
     let mut code_depth = 0usize;
     // `i` of the <bpt>s open in the current segment.
     let mut open_pairs: Vec<String> = Vec::new();
@@ -161,6 +164,25 @@ fn read<R: BufRead>(
                     message: format!("malformed XML: {other}"),
                 },
             })?;
+        let closes_seg = matches!(&event, Event::End(element) if element.name().0 == "seg");
+        if let (Some(markup), false) = (seg_markup.as_mut(), closes_seg) {
+            if matches!(event, Event::Start(_) | Event::Empty(_)) {
+                seg_has_codes = true;
+            }
+            if matches!(
+                event,
+                Event::Start(_)
+                    | Event::Empty(_)
+                    | Event::End(_)
+                    | Event::Text(_)
+                    | Event::CData(_)
+                    | Event::GeneralRef(_)
+            ) {
+                markup
+                    .write_event(event.borrow())
+                    .map_err(|error| ReadError::Io(std::io::Error::other(error.to_string())))?;
+            }
+        }
         match event {
             Event::Eof => break,
             Event::Start(ref element) | Event::Empty(ref element) => {
@@ -223,6 +245,8 @@ fn read<R: BufRead>(
                     }
                     "seg" if tuv_lang.is_some() && !is_empty => {
                         seg_text = Some(String::new());
+                        seg_markup = Some(quick_xml::Writer::new(Vec::new()));
+                        seg_has_codes = false;
                         open_pairs.clear();
                     }
                     "seg" if tuv_lang.is_some() => {
@@ -296,12 +320,18 @@ fn read<R: BufRead>(
                         if let (Some(text), Some(lang), Some(builder)) =
                             (seg_text.take(), tuv_lang.as_ref(), tu.as_mut())
                         {
+                            let markup = seg_markup
+                                .take()
+                                .filter(|_| seg_has_codes)
+                                .and_then(|writer| String::from_utf8(writer.into_inner()).ok());
                             builder.variants.push(Variant {
                                 lang: lang.clone(),
                                 text: text.trim().to_owned(),
+                                markup,
                             });
                         }
                         code_depth = 0;
+                        seg_markup = None;
                     }
                     "prop" | "note" => {
                         if let (Some(captured), Some(builder)) = (capture.take(), tu.as_mut()) {
@@ -531,11 +561,16 @@ impl<W: Write> TmxWriter<W> {
             )?;
         }
         for variant in &unit.variants {
+            let seg = match &variant.markup {
+                // Imported inline codes go back exactly as they came.
+                Some(markup) => std::borrow::Cow::Borrowed(markup.as_str()),
+                None => escape(&variant.text),
+            };
             writeln!(
                 out,
                 "      <tuv xml:lang=\"{}\"><seg>{}</seg></tuv>",
                 escape(&variant.lang),
-                escape(&variant.text)
+                seg
             )?;
         }
         out.write_all(b"    </tu>\n")

@@ -6,7 +6,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variant {
     pub lang: String,
+    /// Plain text: what is scored, indexed and shown. Inline codes are left out of it.
     pub text: String,
+    /// The segment's inner markup as imported (TMX `bpt`, `ept`, `ph`, `it`, `hi`, `ut`,
+    /// `sub`), when it had inline codes: written back unchanged on export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markup: Option<String>,
 }
 
 /// Review state of a unit: approved translations are preferred over drafts on equal score.
@@ -131,10 +136,12 @@ impl NewUnit {
                 Variant {
                     lang: source_lang.to_owned(),
                     text: source.to_owned(),
+                    markup: None,
                 },
                 Variant {
                     lang: target_lang.to_owned(),
                     text: target.to_owned(),
+                    markup: None,
                 },
             ],
             collection: crate::tm::DEFAULT_COLLECTION.to_owned(),
