@@ -201,6 +201,13 @@ pub fn text_problem(text: &str, max_chars: usize) -> Option<String> {
     None
 }
 
+/// Why a source/target pair cannot be stored (see [`text_problem`]), naming the side.
+pub(crate) fn pair_problem(source: &str, target: &str, max_chars: usize) -> Option<String> {
+    text_problem(source, max_chars)
+        .map(|problem| format!("the source {problem}"))
+        .or_else(|| text_problem(target, max_chars).map(|problem| format!("the target {problem}")))
+}
+
 /// Characters allowed in XML 1.0 documents.
 pub fn is_xml_char(character: char) -> bool {
     matches!(character,

@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
+use super::{pair_problem, FormatError, ImportOptions, Parsed, Skipped};
 use crate::tm::Status;
 
 /// What a column holds.
@@ -154,13 +154,7 @@ pub fn read_into<R: Read>(
         };
         let source = field(ColumnRole::Source).unwrap_or_default();
         let target = field(ColumnRole::Target).unwrap_or_default();
-        let problem = text_problem(source, options.max_text_chars)
-            .map(|problem| format!("the source {problem}"))
-            .or_else(|| {
-                text_problem(target, options.max_text_chars)
-                    .map(|problem| format!("the target {problem}"))
-            });
-        if let Some(message) = problem {
+        if let Some(message) = pair_problem(source, target, options.max_text_chars) {
             parsed.skipped.push(Skipped {
                 at: format!("line {line}"),
                 message,

@@ -6,7 +6,7 @@
 
 use std::io::BufRead;
 
-use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
+use super::{pair_problem, FormatError, ImportOptions, Parsed, Skipped};
 
 pub fn read<R: BufRead>(input: R, options: &ImportOptions) -> Result<Parsed, FormatError> {
     read_into(input, options, Parsed::default())
@@ -61,13 +61,7 @@ pub fn read_into<R: BufRead>(
             });
         }
         let (source, target) = (columns[0], columns[1]);
-        let problem = text_problem(source, options.max_text_chars)
-            .map(|problem| format!("the source {problem}"))
-            .or_else(|| {
-                text_problem(target, options.max_text_chars)
-                    .map(|problem| format!("the target {problem}"))
-            });
-        if let Some(message) = problem {
+        if let Some(message) = pair_problem(source, target, options.max_text_chars) {
             parsed.skipped.push(Skipped {
                 at: format!("line {line_number}"),
                 message,

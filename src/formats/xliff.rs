@@ -14,7 +14,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::xml::{locate_offsets, open_decoded, resolve_reference};
-use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
+use super::{pair_problem, FormatError, ImportOptions, Parsed, Skipped};
 use crate::tm::NewUnit;
 
 /// States imported when the caller does not say.
@@ -287,11 +287,8 @@ fn finish(
     }
     let source = segment.source.as_deref().map(str::trim).unwrap_or_default();
     let target = segment.target.as_deref().map(str::trim).unwrap_or_default();
-    if let Some(problem) = text_problem(source, options.max_text_chars) {
-        return Err(skip(format!("the source {problem}")));
-    }
-    if let Some(problem) = text_problem(target, options.max_text_chars) {
-        return Err(skip(format!("the target {problem}")));
+    if let Some(message) = pair_problem(source, target, options.max_text_chars) {
+        return Err(skip(message));
     }
     for (role, file_lang, requested) in [
         ("source", languages.source, &options.source_lang),
