@@ -425,3 +425,31 @@ async fn inline_codes_stay_out_of_the_text_and_go_back_unchanged_on_export() {
     let codes_out = document.matches("<ph ").count() + document.matches("<bpt ").count();
     assert_eq!(codes_in, codes_out);
 }
+
+#[tokio::test]
+async fn props_and_notes_stay_at_the_level_they_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let document = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"zh-CN\" datatype=\"plaintext\"/><body>\n<tu tuid=\"r-7\"><note>unit note</note><prop type=\"x-client\">MFA</prop>\n<tuv xml:lang=\"zh-CN\"><prop type=\"x-origin\">release</prop><seg>中方愿同各方一道努力。</seg></tuv>\n<tuv xml:lang=\"en\"><note>checked by the desk</note><seg>China is ready to work with all parties.</seg></tuv></tu>\n</body></tmx>\n";
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=tmx&source_lang=zh&target_lang=en",
+            "application/xml",
+            document.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let (_, export) = server.get_text("/api/v1/export?format=tmx").await;
+    assert_valid_tmx(&export);
+    assert!(export.contains("tuid=\"r-7\""));
+    assert!(export.contains("<note>unit note</note>"));
+    assert!(export.contains("<prop type=\"x-client\">MFA</prop>"));
+    assert!(
+        export.contains("<tuv xml:lang=\"zh-CN\"><prop type=\"x-origin\">release</prop><seg>"),
+        "{export}"
+    );
+    assert!(
+        export.contains("<tuv xml:lang=\"en\"><note>checked by the desk</note><seg>"),
+        "{export}"
+    );
+}

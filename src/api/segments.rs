@@ -369,11 +369,15 @@ impl From<Unit> for SegmentDto {
             lang: String::new(),
             text: String::new(),
             markup: None,
+            props: Vec::new(),
+            notes: Vec::new(),
         });
         let second = unit.variants.get(1).cloned().unwrap_or(Variant {
             lang: String::new(),
             text: String::new(),
             markup: None,
+            props: Vec::new(),
+            notes: Vec::new(),
         });
         SegmentDto {
             id: unit.id,

@@ -140,6 +140,9 @@ fn read<R: BufRead>(
     // The segment's inner markup, re-serialized event by event while inside <seg>.
     let mut seg_markup: Option<quick_xml::Writer<Vec<u8>>> = None;
     let mut seg_has_codes = false;
+    // Props and notes of the tuv being read.
+    let mut tuv_props: Vec<Prop> = Vec::new();
+    let mut tuv_notes: Vec<String> = Vec::new();
     let mut code_depth = 0usize;
     // `i` of the <bpt>s open in the current segment.
     let mut open_pairs: Vec<String> = Vec::new();
@@ -222,6 +225,8 @@ fn read<R: BufRead>(
                     }
                     "tuv" if tu.is_some() => {
                         tuv_lang = attribute(element, &["xml:lang", "lang"]).map_err(fail)?;
+                        tuv_props.clear();
+                        tuv_notes.clear();
                         // Some tools (OmegaT) date and sign the variants, not the unit: take
                         // the first variant's values where the unit has none.
                         let builder = tu.as_mut().expect("inside a tu");
@@ -328,6 +333,8 @@ fn read<R: BufRead>(
                                 lang: lang.clone(),
                                 text: text.trim().to_owned(),
                                 markup,
+                                props: std::mem::take(&mut tuv_props),
+                                notes: std::mem::take(&mut tuv_notes),
                             });
                         }
                         code_depth = 0;
@@ -335,7 +342,13 @@ fn read<R: BufRead>(
                     }
                     "prop" | "note" => {
                         if let (Some(captured), Some(builder)) = (capture.take(), tu.as_mut()) {
+                            // Inside a tuv they belong to that variant, else to the unit.
+                            let inside_tuv = tuv_lang.is_some();
                             match captured {
+                                Capture::Prop { kind, value } if inside_tuv => {
+                                    tuv_props.push(Prop { kind, value })
+                                }
+                                Capture::Note(note) if inside_tuv => tuv_notes.push(note),
                                 Capture::Prop { kind, value } => {
                                     builder.props.push(Prop { kind, value })
                                 }
@@ -566,12 +579,19 @@ impl<W: Write> TmxWriter<W> {
                 Some(markup) => std::borrow::Cow::Borrowed(markup.as_str()),
                 None => escape(&variant.text),
             };
-            writeln!(
-                out,
-                "      <tuv xml:lang=\"{}\"><seg>{}</seg></tuv>",
-                escape(&variant.lang),
-                seg
-            )?;
+            write!(out, "      <tuv xml:lang=\"{}\">", escape(&variant.lang))?;
+            for note in &variant.notes {
+                write!(out, "<note>{}</note>", escape(note))?;
+            }
+            for prop in &variant.props {
+                write!(
+                    out,
+                    "<prop type=\"{}\">{}</prop>",
+                    escape(&prop.kind),
+                    escape(&prop.value)
+                )?;
+            }
+            writeln!(out, "<seg>{seg}</seg></tuv>")?;
         }
         out.write_all(b"    </tu>\n")
     }

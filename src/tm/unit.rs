@@ -12,6 +12,11 @@ pub struct Variant {
     /// `sub`), when it had inline codes: written back unchanged on export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub markup: Option<String>,
+    /// TMX `prop`s and `note`s of this language's `tuv`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub props: Vec<Prop>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Review state of a unit: approved translations are preferred over drafts on equal score.
@@ -137,11 +142,15 @@ impl NewUnit {
                     lang: source_lang.to_owned(),
                     text: source.to_owned(),
                     markup: None,
+                    props: Vec::new(),
+                    notes: Vec::new(),
                 },
                 Variant {
                     lang: target_lang.to_owned(),
                     text: target.to_owned(),
                     markup: None,
+                    props: Vec::new(),
+                    notes: Vec::new(),
                 },
             ],
             collection: crate::tm::DEFAULT_COLLECTION.to_owned(),
