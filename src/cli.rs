@@ -394,7 +394,20 @@ fn termbase(command: TermbaseCommand) -> anyhow::Result<()> {
         }
         TermbaseCommand::Export { common, output } => {
             let config = load_config(&common)?;
-            let termbase = open_termbase_for_writing(&config)?;
+            // A running server owns the journal; its last whole record is read instead.
+            let entries =
+                match crate::server::open_termbase(&config.storage.dir, &config.termbase.dir) {
+                    Ok(termbase) => termbase.entries(),
+                    Err(error)
+                        if matches!(
+                            error.downcast_ref::<TermbaseError>(),
+                            Some(TermbaseError::Locked(_))
+                        ) =>
+                    {
+                        Termbase::read_entries(&config.storage.dir)?
+                    }
+                    Err(other) => return Err(other),
+                };
             let sink: Box<dyn Write> = match &output {
                 Some(path) => Box::new(
                     std::fs::File::create(path)
@@ -404,10 +417,11 @@ fn termbase(command: TermbaseCommand) -> anyhow::Result<()> {
             };
             formats::tbx::write_tbx(
                 sink,
-                &termbase.entries(),
+                &entries,
                 "Attaché termbase export",
                 formats::tbx::Dialect::Basic2019,
             )?;
+            eprintln!("exported {} entries", entries.len());
             Ok(())
         }
     }

@@ -139,3 +139,30 @@ fn cli_termbase_import_and_export() {
     assert!(document.contains("open cluster"));
     crate::support::assert_valid_tbx(&output);
 }
+
+#[tokio::test]
+async fn cli_termbase_export_works_beside_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let (status, _) = server
+        .post_json(
+            "/api/v1/terms",
+            serde_json::json!({"workflow": "approved", "terms": [{"lang": "zh", "text": "全球发展倡议"}, {"lang": "en", "text": "Global Development Initiative"}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let output = dir.path().join("out.tbx");
+    let (ok, _, stderr) = cli(&[
+        "termbase",
+        "export",
+        "--output",
+        output.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let document = std::fs::read_to_string(&output).unwrap();
+    assert!(document.contains("Global Development Initiative"));
+    assert!(document.contains("Xi Jinping Thought on Diplomacy"));
+}

@@ -206,6 +206,19 @@ impl Termbase {
         })
     }
 
+    /// The entries in `<data_dir>/termbase` as of the last whole journal record, read without
+    /// taking the journal: works while a server owns it.
+    pub fn read_entries(data_dir: &Path) -> Result<Vec<Entry>, TermbaseError> {
+        let journal_path = data_dir.join("termbase").join(JOURNAL_FILE);
+        let mut file = File::open(&journal_path).map_err(|source| TermbaseError::Io {
+            path: journal_path.clone(),
+            source,
+        })?;
+        let mut state = State::default();
+        replay(&mut file, &mut state)?;
+        Ok(state.entries.into_values().collect())
+    }
+
     /// Has nothing ever been written (a fresh data directory)?
     pub fn is_new(&self) -> bool {
         self.state.read().expect("termbase state").next_seq == 1
