@@ -413,6 +413,15 @@ async fn inline_codes_stay_out_of_the_text_and_go_back_unchanged_on_export() {
         body["matches"][0]["target"],
         "Aktuelle Änderungen an den Konfigurationsoptionen sind möglicherweise verloren gegangen."
     );
+    // Clients see where the codes are, as placeholders.
+    assert_eq!(
+        body["matches"][0]["source_tagged"],
+        "{1/}Recent changes to configuration options may have been lost."
+    );
+    assert_eq!(
+        body["matches"][0]["target_tagged"],
+        "{1/}Aktuelle Änderungen an den Konfigurationsoptionen sind möglicherweise verloren gegangen."
+    );
     // …and the export writes the codes back as they were.
     let (_, document) = server.get_text("/api/v1/export?format=tmx").await;
     assert_valid_tmx(&document);

@@ -97,6 +97,13 @@ pub struct MatchDto {
     document: Option<String>,
     created_at: String,
     updated_at: String,
+    /// The source with its inline codes as placeholders (`{1}…{/1}`, `{2/}`), when it has
+    /// codes; `source` itself never contains them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_tagged: Option<String>,
+    /// The target with its inline codes as placeholders, when it has codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_tagged: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -175,7 +182,17 @@ pub fn lookup_query(state: &AppState, request: LookupRequest) -> Result<LookupQu
 
 impl From<tm::Match> for MatchDto {
     fn from(found: tm::Match) -> Self {
+        let tagged = |variant: &Variant| {
+            variant
+                .markup
+                .as_deref()
+                .map(crate::formats::tmx::placeholder_text)
+        };
+        let source_tagged = tagged(&found.source);
+        let target_tagged = tagged(&found.target);
         MatchDto {
+            source_tagged,
+            target_tagged,
             id: found.unit.id,
             score: found.score,
             source: found.source.text,

@@ -504,6 +504,60 @@ fn finish_tu(
         .map_err(|error| ReadError::Aborted(error.to_string()))
 }
 
+/// A segment's text with its inline codes as numbered placeholders, for clients: a paired
+/// code becomes `{1}` … `{/1}` (by its `i`), a standalone one `{2/}` (by its `x`, else its
+/// position), an isolated one `{3}` or `{/3}` by its `pos`. Native code inside them is left out.
+pub fn placeholder_text(markup: &str) -> String {
+    let mut reader = Reader::from_str(markup);
+    let mut out = String::new();
+    let mut depth_in_code = 0usize;
+    let mut standalone = 0usize;
+    loop {
+        let event = match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(event) => event,
+        };
+        match event {
+            Event::Start(ref element) | Event::Empty(ref element) => {
+                let name = element.name().0.to_owned();
+                let value = |key: &str| {
+                    element.attributes().flatten().find_map(|attribute| {
+                        (attribute.key.0 == key).then(|| attribute.value.into_owned())
+                    })
+                };
+                if CODE_ELEMENTS.contains(&name.as_str()) {
+                    standalone += 1;
+                    let number = value("i")
+                        .or_else(|| value("x"))
+                        .unwrap_or_else(|| standalone.to_string());
+                    let placeholder = match name.as_str() {
+                        "bpt" => format!("{{{number}}}"),
+                        "ept" => format!("{{/{number}}}"),
+                        "it" if value("pos").as_deref() == Some("end") => format!("{{/{number}}}"),
+                        "it" => format!("{{{number}}}"),
+                        _ => format!("{{{number}/}}"),
+                    };
+                    out.push_str(&placeholder);
+                    if matches!(event, Event::Start(_)) {
+                        depth_in_code += 1;
+                    }
+                }
+            }
+            Event::End(ref element) if CODE_ELEMENTS.contains(&element.name().0) => {
+                depth_in_code = depth_in_code.saturating_sub(1);
+            }
+            Event::Text(ref text) if depth_in_code == 0 => out.push_str(&text.xml10_content()),
+            Event::GeneralRef(ref reference) if depth_in_code == 0 => {
+                if let Ok(resolved) = super::xml::resolve_reference(reference) {
+                    out.push_str(&resolved);
+                }
+            }
+            _ => {}
+        }
+    }
+    out.trim().to_owned()
+}
+
 /// Streams units out as a TMX 1.4 document that validates against the TMX 1.4 DTD.
 pub struct TmxWriter<W: Write> {
     out: W,
@@ -606,6 +660,12 @@ impl<W: Write> TmxWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_codes_become_numbered_placeholders() {
+        let markup = r#"<bpt i="1">&lt;b&gt;</bpt>Recent<ept i="1">&lt;/b&gt;</ept> changes<ph x="2">&lt;br/&gt;</ph> &amp; more"#;
+        assert_eq!(placeholder_text(markup), "{1}Recent{/1} changes{2/} & more");
+    }
 
     #[test]
     fn tmx_dates_round_trip() {
