@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::params::bounded;
 use super::segments::{check_lang, check_text, rfc3339};
 use super::AppState;
 use crate::tm::{LookupQuery, Match};
@@ -21,35 +22,6 @@ use crate::tm::{LookupQuery, Match};
 async fn run_lookup(state: &AppState, query: LookupQuery) -> Result<Vec<Match>, ApiError> {
     let tm = state.tm.clone();
     Ok(tokio::task::spawn_blocking(move || tm.lookup(&query)).await??)
-}
-
-fn number<T>(
-    params: &HashMap<String, String>,
-    name: &str,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<Option<T>, ApiError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display,
-{
-    match params.get(name) {
-        None => Ok(None),
-        Some(raw) => raw
-            .trim()
-            .parse::<T>()
-            .ok()
-            .filter(|value| range.contains(value))
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::invalid_field(
-                    name,
-                    format!(
-                        "must be a number between {} and {}, got `{raw}`",
-                        range.start(),
-                        range.end()
-                    ),
-                )
-            }),
-    }
 }
 
 /// One candidate in Translate Toolkit's tmserver shape.
@@ -72,8 +44,8 @@ pub async fn tmserver(
     check_text("text", &text, state.config.limits.max_text_chars)?;
     let max_results = state.config.limits.max_results;
     let min_score =
-        number::<u8>(&params, "min_similarity", 0..=100)?.unwrap_or(state.config.lookup.min_score);
-    let limit = number::<usize>(&params, "max_candidates", 1..=max_results)?
+        bounded::<u8>(&params, "min_similarity", 0..=100)?.unwrap_or(state.config.lookup.min_score);
+    let limit = bounded::<usize>(&params, "max_candidates", 1..=max_results)?
         .unwrap_or(state.config.lookup.limit);
     let matches = run_lookup(
         &state,
@@ -144,7 +116,7 @@ async fn mymemory_lookup(
     })?;
     check_lang("langpair (source)", source_lang)?;
     check_lang("langpair (target)", target_lang)?;
-    let limit = number::<usize>(params, "numres", 1..=state.config.limits.max_results)?
+    let limit = bounded::<usize>(params, "numres", 1..=state.config.limits.max_results)?
         .unwrap_or(state.config.lookup.limit);
     let matches = run_lookup(
         state,

@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::error::ApiError;
+use super::params::reject_unknown;
 use super::segments::check_lang;
 use super::wire::{Reply, WireFormat};
 use super::AppState;
@@ -43,19 +44,6 @@ const IMPORT_PARAMETERS: [&str; 7] = [
     "columns",
     "states",
 ];
-
-fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
-    match params.keys().find(|key| !known.contains(&key.as_str())) {
-        Some(unknown) => Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!(
-                "unknown query parameter `{unknown}`; expected one of {}",
-                known.join(", ")
-            ),
-        )),
-        None => Ok(()),
-    }
-}
 
 fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
     let name = params.get("format").ok_or_else(|| {

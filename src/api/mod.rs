@@ -8,6 +8,7 @@ pub mod compat;
 pub mod error;
 pub mod files;
 pub mod openapi;
+pub mod params;
 pub mod segments;
 pub mod terms;
 pub mod wire;

@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::params::{bounded, parse_id, reject_unknown};
 use super::wire::{Payload, Reply, WireFormat};
 use super::AppState;
-use crate::formats::text_problem;
+use crate::formats::{text_problem, TextProblem};
 use crate::tm::{self, ConcordanceQuery, LookupQuery, NewUnit, Origin, Status, Unit, Variant};
 
 /// RFC 3339 text of a millisecond timestamp.
@@ -33,9 +34,10 @@ pub fn check_lang(field: &str, tag: &str) -> Result<(), ApiError> {
 pub fn check_text(field: &str, text: &str, max_chars: usize) -> Result<(), ApiError> {
     match text_problem(text, max_chars) {
         None => Ok(()),
-        Some(problem) if problem.starts_with("is ") && problem.contains("over the limit") => Err(
-            ApiError::bad_request("text_too_long", format!("`{field}` {problem}")),
-        ),
+        Some(problem @ TextProblem::TooLong { .. }) => Err(ApiError::bad_request(
+            "text_too_long",
+            format!("`{field}` {problem}"),
+        )),
         Some(problem) => Err(ApiError::invalid_field(field, problem)),
     }
 }
@@ -55,15 +57,6 @@ fn check_collection(field: &str, name: &str) -> Result<(), ApiError> {
 
 fn require<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
     value.ok_or_else(|| ApiError::bad_request("missing_field", format!("`{field}` is required")))
-}
-
-fn parse_id(raw: &str) -> Result<u64, ApiError> {
-    raw.parse::<u64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!("`{raw}` is not a segment id (a positive integer)"),
-        )
-    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -583,7 +576,7 @@ pub async fn get(
     format: WireFormat,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<SegmentDto>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "a segment")?;
     let tm = state.tm.clone();
     let unit = tokio::task::spawn_blocking(move || tm.get(id)).await??;
     let unit = unit.ok_or_else(|| ApiError::not_found(format!("segment {id} not found")))?;
@@ -643,7 +636,7 @@ pub async fn update(
     Path(raw_id): Path<String>,
     Payload(request): Payload<UpdateRequest>,
 ) -> Result<Reply<SegmentDto>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "a segment")?;
     let max_chars = state.config.limits.max_text_chars;
     let nothing = request.source.is_none()
         && request.target.is_none()
@@ -710,7 +703,7 @@ pub async fn delete(
     format: WireFormat,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<DeleteResponse>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "a segment")?;
     state.tm.delete(id).await?;
     Ok(Reply::ok(format, DeleteResponse { id, deleted: true }))
 }
@@ -751,18 +744,7 @@ pub async fn concordance(
     format: WireFormat,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Reply<ConcordanceResponse>, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|key| !CONCORDANCE_PARAMETERS.contains(&key.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!(
-                "unknown query parameter `{unknown}`; expected one of {}",
-                CONCORDANCE_PARAMETERS.join(", ")
-            ),
-        ));
-    }
+    reject_unknown(&params, &CONCORDANCE_PARAMETERS)?;
     let max_chars = state.config.limits.max_text_chars;
     let q = require("q", params.get("q").cloned())?;
     check_text("q", &q, max_chars)?;
@@ -773,19 +755,7 @@ pub async fn concordance(
         check_lang("target_lang", target_lang)?;
     }
     let max_results = state.config.limits.max_results;
-    let limit = match params.get("limit") {
-        None => 20.min(max_results),
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=max_results).contains(limit))
-            .ok_or_else(|| {
-                ApiError::invalid_field(
-                    "limit",
-                    format!("must be an integer between 1 and {max_results}, got `{raw}`"),
-                )
-            })?,
-    };
+    let limit = bounded(&params, "limit", 1..=max_results)?.unwrap_or(20.min(max_results));
     let collections: Vec<String> = params
         .get("collections")
         .map(|raw| raw.split(',').map(|name| name.trim().to_owned()).collect())

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::params::{bounded, parse_id, reject_unknown};
 use super::segments::{check_lang, check_text};
 use super::wire::{Payload, Reply, WireFormat};
 use super::AppState;
@@ -56,15 +57,6 @@ impl From<TermbaseError> for ApiError {
     }
 }
 
-fn parse_id(raw: &str) -> Result<u64, ApiError> {
-    raw.parse::<u64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!("`{raw}` is not an entry id (a positive integer)"),
-        )
-    })
-}
-
 /// Runs a termbase write on the blocking pool (it fsyncs and rebuilds the matchers).
 async fn blocking<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
@@ -95,7 +87,7 @@ pub async fn get(
     format: WireFormat,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<Entry>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "an entry")?;
     let entry = state
         .termbase
         .get(id)
@@ -112,7 +104,7 @@ pub async fn replace(
     Path(raw_id): Path<String>,
     Payload(input): Payload<EntryInput>,
 ) -> Result<Reply<Entry>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "an entry")?;
     let by = author(&headers);
     let entry = blocking(&state, move |termbase| termbase.replace(id, input, by)).await?;
     Ok(Reply::ok(format, entry))
@@ -127,7 +119,7 @@ pub async fn patch(
     Path(raw_id): Path<String>,
     Payload(patch): Payload<EntryPatch>,
 ) -> Result<Reply<Entry>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "an entry")?;
     let by = author(&headers);
     let entry = blocking(&state, move |termbase| termbase.patch(id, patch, by)).await?;
     Ok(Reply::ok(format, entry))
@@ -147,7 +139,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<Deleted>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "an entry")?;
     let by = author(&headers);
     blocking(&state, move |termbase| termbase.delete(id, by)).await?;
     Ok(Reply::ok(format, Deleted { id, deleted: true }))
@@ -160,7 +152,7 @@ async fn set_workflow(
     raw_id: String,
     workflow: Workflow,
 ) -> Result<Reply<Entry>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "an entry")?;
     let by = author(&headers);
     let entry = blocking(&state, move |termbase| {
         termbase.set_workflow(id, workflow, by)
@@ -204,7 +196,7 @@ pub async fn history(
     format: WireFormat,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<History>, ApiError> {
-    let id = parse_id(&raw_id)?;
+    let id = parse_id(&raw_id, "an entry")?;
     let changes = state
         .termbase
         .history(id)
@@ -272,18 +264,7 @@ pub async fn search(
     format: WireFormat,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Reply<SearchResponse>, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|key| !SEARCH_PARAMETERS.contains(&key.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!(
-                "unknown query parameter `{unknown}`; expected one of {}",
-                SEARCH_PARAMETERS.join(", ")
-            ),
-        ));
-    }
+    reject_unknown(&params, &SEARCH_PARAMETERS)?;
     let query = params.get("q").cloned().unwrap_or_default();
     let lang = params.get("lang").cloned();
     if let Some(lang) = &lang {
@@ -312,23 +293,8 @@ pub async fn search(
         })
         .transpose()?;
     let subject = params.get("subject").cloned();
-    let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
-        match params.get(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|value| (1..=max).contains(value))
-                .ok_or_else(|| {
-                    ApiError::invalid_field(
-                        name,
-                        format!("must be between 1 and {max}, got `{raw}`"),
-                    )
-                }),
-        }
-    };
-    let page = number("page", 1, usize::MAX)?;
-    let per_page = number("per_page", 20, state.config.limits.max_results)?;
+    let page = bounded(&params, "page", 1..=usize::MAX)?.unwrap_or(1);
+    let per_page = bounded(&params, "per_page", 1..=state.config.limits.max_results)?.unwrap_or(20);
 
     let entries = state.termbase.entries();
     let results = tokio::task::spawn_blocking(move || {

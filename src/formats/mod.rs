@@ -98,6 +98,19 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
+    /// zh → en into `default`, approved: what the format tests read with.
+    #[cfg(test)]
+    pub(crate) fn for_tests(max_text_chars: usize) -> ImportOptions {
+        ImportOptions {
+            source_lang: "zh".into(),
+            target_lang: "en".into(),
+            collection: "default".into(),
+            status: Status::Approved,
+            author: None,
+            max_text_chars,
+        }
+    }
+
     pub(crate) fn pair(&self, source: &str, target: &str) -> NewUnit {
         let mut unit = NewUnit::pair(&self.source_lang, source, &self.target_lang, target);
         unit.collection = self.collection.clone();
@@ -175,30 +188,59 @@ pub enum FormatError {
     Aborted(String),
 }
 
-/// A problem with the text of an entry, or `None` if it can be stored: empty, too long, or
-/// holding characters XML cannot carry (so it could never be exported).
-pub fn text_problem(text: &str, max_chars: usize) -> Option<String> {
+/// Why a text cannot be stored. Its `Display` reads after the field's name: "`source` is
+/// empty".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextProblem {
+    Empty,
+    TooLong {
+        length: usize,
+        max_chars: usize,
+    },
+    /// A character XML 1.0 cannot carry, so the text could never be exported.
+    ControlCharacter {
+        character: char,
+        position: usize,
+    },
+}
+
+impl fmt::Display for TextProblem {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TextProblem::Empty => formatter.write_str("is empty"),
+            TextProblem::TooLong { length, max_chars } => write!(
+                formatter,
+                "is {length} characters long, over the limit of {max_chars}"
+            ),
+            TextProblem::ControlCharacter {
+                character,
+                position,
+            } => write!(
+                formatter,
+                "contains the control character U+{:04X} at character {position}",
+                *character as u32
+            ),
+        }
+    }
+}
+
+/// What keeps a text from being stored, if anything: empty, too long, or holding characters
+/// XML cannot carry.
+pub fn text_problem(text: &str, max_chars: usize) -> Option<TextProblem> {
     if text.trim().is_empty() {
-        return Some("is empty".to_owned());
+        return Some(TextProblem::Empty);
     }
     let length = text.chars().count();
     if length > max_chars {
-        return Some(format!(
-            "is {length} characters long, over the limit of {max_chars}"
-        ));
+        return Some(TextProblem::TooLong { length, max_chars });
     }
-    if let Some((position, character)) = text
-        .chars()
+    text.chars()
         .enumerate()
         .find(|(_, character)| !is_xml_char(*character))
-    {
-        return Some(format!(
-            "contains the control character U+{:04X} at character {}",
-            character as u32,
-            position + 1
-        ));
-    }
-    None
+        .map(|(index, character)| TextProblem::ControlCharacter {
+            character,
+            position: index + 1,
+        })
 }
 
 /// Why a source/target pair cannot be stored (see [`text_problem`]), naming the side.

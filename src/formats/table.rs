@@ -197,14 +197,7 @@ mod tests {
     use super::*;
 
     fn options() -> ImportOptions {
-        ImportOptions {
-            source_lang: "zh".into(),
-            target_lang: "en".into(),
-            collection: "default".into(),
-            status: Status::Approved,
-            author: None,
-            max_text_chars: 100,
-        }
+        ImportOptions::for_tests(100)
     }
 
     #[test]

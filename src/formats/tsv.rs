@@ -76,17 +76,9 @@ pub fn read_into<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tm::Status;
 
     fn options() -> ImportOptions {
-        ImportOptions {
-            source_lang: "zh-CN".into(),
-            target_lang: "en".into(),
-            collection: "default".into(),
-            status: Status::Approved,
-            author: None,
-            max_text_chars: 20,
-        }
+        ImportOptions::for_tests(20)
     }
 
     #[test]

@@ -315,17 +315,9 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tm::Status;
 
     fn options() -> ImportOptions {
-        ImportOptions {
-            source_lang: "zh".into(),
-            target_lang: "en".into(),
-            collection: "default".into(),
-            status: Status::Approved,
-            author: None,
-            max_text_chars: 1000,
-        }
+        ImportOptions::for_tests(1000)
     }
 
     fn units(document: &str, states: Option<&[String]>) -> (Vec<NewUnit>, Vec<Skipped>) {

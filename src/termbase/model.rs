@@ -198,6 +198,9 @@ pub struct EntryInput {
     pub allow_duplicate: bool,
 }
 
+/// The longest term text, in characters.
+const MAX_TERM_CHARS: usize = 500;
+
 /// Why an entry was refused; the message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{field}` {message}")]
@@ -253,17 +256,8 @@ impl Entry {
         for (index, term) in self.terms.iter().enumerate() {
             crate::lang::validate(&term.lang)
                 .map_err(|error| invalid(format!("terms[{index}].lang"), error.to_string()))?;
-            if term.text.trim().is_empty() {
-                return Err(invalid(format!("terms[{index}].text"), "is empty"));
-            }
-            if term.text.chars().count() > 500 {
-                return Err(invalid(
-                    format!("terms[{index}].text"),
-                    "is longer than 500 characters",
-                ));
-            }
-            if let Some(problem) = crate::formats::text_problem(&term.text, 500) {
-                return Err(invalid(format!("terms[{index}].text"), problem));
+            if let Some(problem) = crate::formats::text_problem(&term.text, MAX_TERM_CHARS) {
+                return Err(invalid(format!("terms[{index}].text"), problem.to_string()));
             }
         }
         if let (Some(from), Some(until)) = (self.valid_from, self.valid_until) {

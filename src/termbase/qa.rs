@@ -5,7 +5,7 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 use super::model::TermStatus;
-use super::recognize::{find_term, Recognizer};
+use super::recognize::{PreparedText, Recognizer};
 use crate::lang;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -38,6 +38,7 @@ pub fn check(
     target_lang: &str,
 ) -> Vec<Issue> {
     let mut issues = Vec::new();
+    let prepared_target = PreparedText::new(target, target_lang);
 
     // Every recognized source term needs one of its allowed renderings in the target.
     for hit in recognizer.recognize(source, source_lang, Some(target_lang)) {
@@ -53,13 +54,9 @@ pub fn check(
             continue;
         }
         let present = allowed.iter().any(|target_term| {
-            find_term(
-                target,
-                target_lang,
-                &target_term.text,
-                target_term.case_sensitive,
-            )
-            .is_some()
+            prepared_target
+                .find(&target_term.text, target_term.case_sensitive)
+                .is_some()
         });
         if !present {
             let preferred = &allowed[0].text;

@@ -398,49 +398,72 @@ impl Recognizer {
     }
 }
 
-/// Where `term_text` (a term of `lang`) occurs in `original`, matched the way recognition
-/// matches: folded characters, or stemmed (or exact) word sequences.
+/// A text prepared once for finding many terms in it, matched the way recognition matches:
+/// folded characters for Han/Kana terms, stemmed (or exact) word sequences for the rest.
+pub struct PreparedText {
+    primary: String,
+    stemmer: Option<rust_stemmers::Stemmer>,
+    folded: String,
+    origin: Vec<usize>,
+    tokens: Vec<KeyedToken>,
+}
+
+impl PreparedText {
+    pub fn new(original: &str, lang: &str) -> PreparedText {
+        let primary = lang::primary_subtag(lang);
+        let stemmer = text::stemmer_for(&primary);
+        let (folded, origin) = fold_chars(original);
+        let tokens = keyed_tokens(original, stemmer.as_ref());
+        PreparedText {
+            primary,
+            stemmer,
+            folded,
+            origin,
+            tokens,
+        }
+    }
+
+    /// Where `term_text` occurs: character offsets into the original text.
+    pub fn find(&self, term_text: &str, case_sensitive: bool) -> Option<(usize, usize)> {
+        if is_character_term(term_text) {
+            let (pattern, _) = fold_chars(term_text);
+            let byte = self.folded.find(&pattern)?;
+            let first = self.folded[..byte].chars().count();
+            let last = first + pattern.chars().count() - 1;
+            return Some((self.origin[first], self.origin[last] + 1));
+        }
+        let needle = without_leading_article(
+            &self.primary,
+            keyed_tokens(term_text, self.stemmer.as_ref()),
+        );
+        fn key(token: &KeyedToken, case_sensitive: bool) -> &str {
+            if case_sensitive {
+                &token.exact
+            } else {
+                &token.stem
+            }
+        }
+        if needle.is_empty() || self.tokens.len() < needle.len() {
+            return None;
+        }
+        self.tokens.windows(needle.len()).find_map(|window| {
+            let same = window
+                .iter()
+                .zip(&needle)
+                .all(|(token, wanted)| key(token, case_sensitive) == key(wanted, case_sensitive));
+            same.then(|| (window[0].chars.start, window[needle.len() - 1].chars.end))
+        })
+    }
+}
+
+/// Where `term_text` (a term of `lang`) occurs in `original`; see [`PreparedText`].
 pub fn find_term(
     original: &str,
     lang: &str,
     term_text: &str,
     case_sensitive: bool,
 ) -> Option<(usize, usize)> {
-    if is_character_term(term_text) {
-        let (pattern, _) = fold_chars(term_text);
-        let (folded, origin) = fold_chars(original);
-        let byte = folded.find(&pattern)?;
-        let first = folded[..byte].chars().count();
-        let last = first + pattern.chars().count() - 1;
-        return Some((origin[first], origin[last] + 1));
-    }
-    let primary = lang::primary_subtag(lang);
-    let stemmer = text::stemmer_for(&primary);
-    let needle = without_leading_article(&primary, keyed_tokens(term_text, stemmer.as_ref()));
-    let haystack = keyed_tokens(original, stemmer.as_ref());
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let key = |token: &KeyedToken| -> String {
-        if case_sensitive {
-            token.exact.clone()
-        } else {
-            token.stem.clone()
-        }
-    };
-    let needle_keys: Vec<String> = needle.iter().map(key).collect();
-    (0..=haystack.len() - needle.len()).find_map(|start| {
-        let window: Vec<String> = haystack[start..start + needle.len()]
-            .iter()
-            .map(key)
-            .collect();
-        (window == needle_keys).then(|| {
-            (
-                haystack[start].chars.start,
-                haystack[start + needle.len() - 1].chars.end,
-            )
-        })
-    })
+    PreparedText::new(original, lang).find(term_text, case_sensitive)
 }
 
 /// The recognizers for the two workflow views: approved entries only (the default), and

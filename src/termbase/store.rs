@@ -599,22 +599,22 @@ fn replay(file: &mut File, state: &mut State) -> Result<u64, TermbaseError> {
             break;
         }
         line_number += 1;
-        let complete = line.ends_with('\n');
+        // A last record without its newline was cut short by a crash before it was
+        // acknowledged: drop it.
+        if !line.ends_with('\n') {
+            break;
+        }
         match serde_json::from_str::<Change>(line.trim_end()) {
-            Ok(change) if complete => {
+            Ok(change) => {
                 state.apply(&change);
                 good_length += read as u64;
             }
-            // The last record, cut short by a crash before it was acknowledged.
-            Ok(_) | Err(_) if !complete => break,
-            Ok(_) => unreachable!("complete records are handled above"),
             Err(error) => {
-                // A damaged record followed by more: not a torn write, refuse to guess.
-                let rest_is_empty = {
-                    let mut rest = String::new();
-                    reader.read_line(&mut rest).map(|n| n == 0).unwrap_or(false)
-                };
-                if rest_is_empty {
+                // A damaged last record is treated as torn too; one followed by more records
+                // is damage we refuse to guess about.
+                let mut rest = String::new();
+                let is_last = reader.read_line(&mut rest).map(|n| n == 0).unwrap_or(false);
+                if is_last {
                     break;
                 }
                 return Err(TermbaseError::Corrupt {

@@ -432,13 +432,19 @@ where
         )?,
         None => searcher.search(&AllQuery, &DocSetCollector)?,
     };
-    let mut ordered: Vec<(u64, DocAddress)> = Vec::with_capacity(addresses.len());
-    for address in addresses {
-        let segment = searcher.segment_reader(address.segment_ord);
-        let ids = segment.fast_fields().u64("id")?;
-        let id = ids.first(address.doc_id).unwrap_or_default();
-        ordered.push((id, address));
-    }
+    // One id column per segment, opened once.
+    let id_columns = searcher
+        .segment_readers()
+        .iter()
+        .map(|segment| segment.fast_fields().u64("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ordered: Vec<(u64, DocAddress)> = addresses
+        .into_iter()
+        .map(|address| {
+            let ids = &id_columns[address.segment_ord as usize];
+            (ids.first(address.doc_id).unwrap_or_default(), address)
+        })
+        .collect();
     ordered.sort_unstable();
     for (_, address) in ordered {
         visit(fetch_unit(searcher, fields, address)?)?;

@@ -103,40 +103,29 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .expect("request sent");
+    /// Sends a request and reads the answer as JSON (`null` if it is not JSON).
+    async fn send_json(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.expect("request sent");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send_json(self.client.post(self.url(path)).json(&body))
+            .await
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        let response = self
+        let request = self
             .client
             .post(self.url(path))
             .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .body(body);
+        self.send_json(request).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.send_json(self.client.get(self.url(path))).await
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
