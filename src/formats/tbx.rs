@@ -21,7 +21,7 @@ use std::path::Path;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::xml::{locate_offsets, open_decoded, resolve_reference};
+use super::xml::{locate_offsets, next_event, open_decoded, resolve_reference, XmlError};
 use super::FormatError;
 use crate::termbase::{Entry, EntryInput, Term, TermStatus, TermType, Workflow};
 
@@ -62,21 +62,8 @@ pub fn read_file(path: &Path, default_workflow: Workflow) -> Result<ParsedTermba
             }
             Ok(parsed)
         }
-        Err(ReadError::Syntax { offset, message }) => {
-            let (line, column) = locate_offsets(path, &[offset])?[0];
-            Err(FormatError::Syntax {
-                line,
-                column,
-                message,
-            })
-        }
-        Err(ReadError::Io(error)) => Err(FormatError::Io(error)),
+        Err(error) => Err(error.located(path)),
     }
-}
-
-enum ReadError {
-    Syntax { offset: u64, message: String },
-    Io(std::io::Error),
 }
 
 fn attribute(element: &BytesStart, names: &[&str]) -> Option<String> {
@@ -133,7 +120,7 @@ fn parse_date(field: &str, text: &str) -> Result<time::Date, String> {
 fn read<R: BufRead>(
     input: R,
     default_workflow: Workflow,
-) -> Result<(ParsedTermbase, Vec<u64>), ReadError> {
+) -> Result<(ParsedTermbase, Vec<u64>), XmlError> {
     let mut reader = Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
     let mut parsed = ParsedTermbase::default();
@@ -148,16 +135,8 @@ fn read<R: BufRead>(
 
     loop {
         let offset = reader.buffer_position();
-        let syntax = |message: String| ReadError::Syntax { offset, message };
-        let event = reader
-            .read_event_into(&mut buffer)
-            .map_err(|error| match error {
-                quick_xml::Error::Io(io) => ReadError::Io(std::io::Error::other(io.to_string())),
-                other => ReadError::Syntax {
-                    offset: reader.error_position(),
-                    message: format!("malformed XML: {other}"),
-                },
-            })?;
+        let syntax = |message: String| XmlError::Syntax { offset, message };
+        let event = next_event(&mut reader, &mut buffer)?;
         match event {
             Event::Eof => break,
             Event::Start(ref element) | Event::Empty(ref element) => {
@@ -292,7 +271,7 @@ fn read<R: BufRead>(
         buffer.clear();
     }
     if !saw_root {
-        return Err(ReadError::Syntax {
+        return Err(XmlError::Syntax {
             offset: 0,
             message: "the file holds no <tbx> or <martif> element".to_owned(),
         });

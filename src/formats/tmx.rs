@@ -19,7 +19,7 @@ use quick_xml::Reader;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-use super::xml::{locate_offsets, open_decoded_counting};
+use super::xml::{locate_offsets, next_event, open_decoded_counting, XmlError};
 use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
 use crate::tm::{NewUnit, Origin, Prop, Status, Unit, Variant};
 
@@ -45,34 +45,13 @@ pub fn read_file_counting(
     parsed: Parsed,
 ) -> Result<Parsed, FormatError> {
     let input = open_decoded_counting(path, counter)?;
-    let (mut parsed, skipped_offsets) = match read(input, options, parsed) {
-        Ok(result) => result,
-        Err(ReadError::Syntax { offset, message }) => {
-            let (line, column) = locate_offsets(path, &[offset])?[0];
-            return Err(FormatError::Syntax {
-                line,
-                column,
-                message,
-            });
-        }
-        Err(ReadError::Io(error)) => return Err(FormatError::Io(error)),
-        Err(ReadError::Aborted(message)) => return Err(FormatError::Aborted(message)),
-    };
+    let (mut parsed, skipped_offsets) =
+        read(input, options, parsed).map_err(|error| error.located(path))?;
     let lines = locate_offsets(path, &skipped_offsets)?;
     for (skipped, (line, _)) in parsed.skipped.iter_mut().zip(lines) {
         skipped.at = format!("{} (line {line})", skipped.at);
     }
     Ok(parsed)
-}
-
-enum ReadError {
-    Syntax {
-        offset: u64,
-        message: String,
-    },
-    Io(std::io::Error),
-    /// The import the units were streamed into stopped.
-    Aborted(String),
 }
 
 /// What is being collected while inside a `tu`.
@@ -128,7 +107,7 @@ fn read<R: BufRead>(
     input: R,
     options: &ImportOptions,
     mut parsed: Parsed,
-) -> Result<(Parsed, Vec<u64>), ReadError> {
+) -> Result<(Parsed, Vec<u64>), XmlError> {
     let mut reader = Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
     let mut skipped_offsets = Vec::new();
@@ -149,7 +128,7 @@ fn read<R: BufRead>(
     let mut capture: Option<Capture> = None;
     let mut saw_root = false;
 
-    let syntax = |reader: &Reader<R>, message: String| ReadError::Syntax {
+    let syntax = |reader: &Reader<R>, message: String| XmlError::Syntax {
         offset: reader
             .error_position()
             .max(reader.buffer_position().saturating_sub(1)),
@@ -158,15 +137,7 @@ fn read<R: BufRead>(
 
     loop {
         let event_offset = reader.buffer_position();
-        let event = reader
-            .read_event_into(&mut buffer)
-            .map_err(|error| match error {
-                quick_xml::Error::Io(io) => ReadError::Io(std::io::Error::other(io.to_string())),
-                other => ReadError::Syntax {
-                    offset: reader.error_position(),
-                    message: format!("malformed XML: {other}"),
-                },
-            })?;
+        let event = next_event(&mut reader, &mut buffer)?;
         let closes_seg = matches!(&event, Event::End(element) if element.name().0 == "seg");
         if let (Some(markup), false) = (seg_markup.as_mut(), closes_seg) {
             if matches!(event, Event::Start(_) | Event::Empty(_)) {
@@ -181,9 +152,9 @@ fn read<R: BufRead>(
                     | Event::CData(_)
                     | Event::GeneralRef(_)
             ) {
-                markup
-                    .write_event(event.borrow())
-                    .map_err(|error| ReadError::Io(std::io::Error::other(error.to_string())))?;
+                markup.write_event(event.borrow()).map_err(|error| {
+                    XmlError::Format(FormatError::Io(std::io::Error::other(error.to_string())))
+                })?;
             }
         }
         match event {
@@ -200,14 +171,14 @@ fn read<R: BufRead>(
                     }
                     saw_root = true;
                 }
-                let fail = |message: String| ReadError::Syntax {
+                let fail = |message: String| XmlError::Syntax {
                     offset: event_offset,
                     message,
                 };
                 match name.as_str() {
                     "tu" => {
                         tu_count += 1;
-                        let date = |names: &[&str]| -> Result<Option<i64>, ReadError> {
+                        let date = |names: &[&str]| -> Result<Option<i64>, XmlError> {
                             Ok(attribute(element, names)
                                 .map_err(fail)?
                                 .and_then(|text| parse_tmx_date(&text)))
@@ -315,7 +286,7 @@ fn read<R: BufRead>(
                     "tuv" => tuv_lang = None,
                     "seg" => {
                         if let Some(unclosed) = open_pairs.first() {
-                            return Err(ReadError::Syntax {
+                            return Err(XmlError::Syntax {
                                 offset: event_offset,
                                 message: format!(
                                     "<bpt i=\"{unclosed}\"> is never closed by an <ept> in its segment"
@@ -378,7 +349,7 @@ fn read<R: BufRead>(
                         match quick_xml::escape::resolve_predefined_entity(name) {
                             Some(value) => value.to_owned(),
                             None => {
-                                return Err(ReadError::Syntax {
+                                return Err(XmlError::Syntax {
                                     offset: event_offset,
                                     message: format!(
                                         "undefined entity &{name}; (entities are not expanded)"
@@ -388,7 +359,7 @@ fn read<R: BufRead>(
                         }
                     }
                     Err(error) => {
-                        return Err(ReadError::Syntax {
+                        return Err(XmlError::Syntax {
                             offset: event_offset,
                             message: format!("bad character reference: {error}"),
                         })
@@ -401,7 +372,7 @@ fn read<R: BufRead>(
         buffer.clear();
     }
     if !saw_root {
-        return Err(ReadError::Syntax {
+        return Err(XmlError::Syntax {
             offset: 0,
             message: "the file holds no <tmx> element".to_owned(),
         });
@@ -431,7 +402,7 @@ fn finish_tu(
     options: &ImportOptions,
     parsed: &mut Parsed,
     skipped_offsets: &mut Vec<u64>,
-) -> Result<(), ReadError> {
+) -> Result<(), XmlError> {
     let mut skip = |message: String| {
         parsed.skipped.push(Skipped {
             at: format!("tu {}", builder.number),
@@ -499,9 +470,7 @@ fn finish_tu(
             _ => unit.props.push(prop),
         }
     }
-    parsed
-        .push(unit)
-        .map_err(|error| ReadError::Aborted(error.to_string()))
+    parsed.push(unit).map_err(XmlError::Format)
 }
 
 /// A segment's text with its inline codes as numbered placeholders, for clients: a paired

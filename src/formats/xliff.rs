@@ -13,7 +13,7 @@ use std::path::Path;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::xml::{locate_offsets, open_decoded, resolve_reference};
+use super::xml::{locate_offsets, next_event, open_decoded, resolve_reference, XmlError};
 use super::{pair_problem, FormatError, ImportOptions, Parsed, Skipped};
 use crate::tm::NewUnit;
 
@@ -40,21 +40,8 @@ pub fn read_file(
             }
             Ok(parsed)
         }
-        Err(Failure::Syntax { offset, message }) => {
-            let (line, column) = locate_offsets(path, &[offset])?[0];
-            Err(FormatError::Syntax {
-                line,
-                column,
-                message,
-            })
-        }
-        Err(Failure::Format(error)) => Err(error),
+        Err(error) => Err(error.located(path)),
     }
-}
-
-enum Failure {
-    Syntax { offset: u64, message: String },
-    Format(FormatError),
 }
 
 fn attribute(element: &BytesStart, name: &str) -> Option<String> {
@@ -90,7 +77,7 @@ fn read<R: BufRead>(
     options: &ImportOptions,
     states: Option<&[String]>,
     mut parsed: Parsed,
-) -> Result<(Parsed, Vec<u64>), Failure> {
+) -> Result<(Parsed, Vec<u64>), XmlError> {
     let mut reader = Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
     let mut buffer = Vec::new();
@@ -106,12 +93,7 @@ fn read<R: BufRead>(
 
     loop {
         let offset = reader.buffer_position();
-        let event = reader
-            .read_event_into(&mut buffer)
-            .map_err(|error| Failure::Syntax {
-                offset: reader.error_position(),
-                message: format!("malformed XML: {error}"),
-            })?;
+        let event = next_event(&mut reader, &mut buffer)?;
         match event {
             Event::Eof => break,
             Event::Start(ref element) | Event::Empty(ref element) => {
@@ -120,7 +102,7 @@ fn read<R: BufRead>(
                 let name: &str = local.as_ref();
                 if !saw_root {
                     if name != "xliff" {
-                        return Err(Failure::Syntax {
+                        return Err(XmlError::Syntax {
                             offset,
                             message: format!("the root element is <{name}>, not <xliff>"),
                         });
@@ -197,7 +179,7 @@ fn read<R: BufRead>(
             }
             Event::GeneralRef(ref reference) => {
                 let resolved = resolve_reference(reference)
-                    .map_err(|message| Failure::Syntax { offset, message })?;
+                    .map_err(|message| XmlError::Syntax { offset, message })?;
                 if let (Some((_, content)), 0) = (reading.as_mut(), code_depth) {
                     content.push_str(&resolved);
                 }
@@ -228,7 +210,7 @@ fn read<R: BufRead>(
                                 version_2,
                             };
                             match finish(finished, &context, options, states) {
-                                Ok(unit) => parsed.push(unit).map_err(Failure::Format)?,
+                                Ok(unit) => parsed.push(unit).map_err(XmlError::Format)?,
                                 Err((offset, skipped)) => {
                                     parsed.skipped.push(skipped);
                                     skipped_offsets.push(offset);
@@ -244,7 +226,7 @@ fn read<R: BufRead>(
         buffer.clear();
     }
     if !saw_root {
-        return Err(Failure::Syntax {
+        return Err(XmlError::Syntax {
             offset: 0,
             message: "the file holds no <xliff> element".to_owned(),
         });

@@ -102,6 +102,47 @@ pub fn locate_offsets(path: &Path, offsets: &[u64]) -> std::io::Result<Vec<(u64,
     Ok(located)
 }
 
+/// Why reading an XML file stopped.
+pub(crate) enum XmlError {
+    /// A fault at a byte offset of the decoded text.
+    Syntax { offset: u64, message: String },
+    /// Anything else: I/O, or the import the units were streamed into stopped.
+    Format(super::FormatError),
+}
+
+impl XmlError {
+    /// The error with its offset turned into a line and column of `path`.
+    pub(crate) fn located(self, path: &Path) -> super::FormatError {
+        match self {
+            XmlError::Syntax { offset, message } => match locate_offsets(path, &[offset]) {
+                Ok(positions) => super::FormatError::Syntax {
+                    line: positions[0].0,
+                    column: positions[0].1,
+                    message,
+                },
+                Err(error) => super::FormatError::Io(error),
+            },
+            XmlError::Format(error) => error,
+        }
+    }
+}
+
+/// The next event, with a malformed document reported at its position.
+pub(crate) fn next_event<'buffer, R: BufRead>(
+    reader: &mut quick_xml::Reader<R>,
+    buffer: &'buffer mut Vec<u8>,
+) -> Result<quick_xml::events::Event<'buffer>, XmlError> {
+    reader.read_event_into(buffer).map_err(|error| match error {
+        quick_xml::Error::Io(io) => XmlError::Format(super::FormatError::Io(
+            std::io::Error::other(io.to_string()),
+        )),
+        other => XmlError::Syntax {
+            offset: reader.error_position(),
+            message: format!("malformed XML: {other}"),
+        },
+    })
+}
+
 /// The text of an entity or character reference: XML's five predefined entities and
 /// character references only. Anything else is an error (no DTD is ever read or expanded).
 pub fn resolve_reference(reference: &quick_xml::events::BytesRef) -> Result<String, String> {
