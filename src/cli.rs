@@ -313,14 +313,36 @@ fn export(config: &Config, collection: Option<&str>, output: Option<&Path>) -> a
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut tmx = formats::tmx::TmxWriter::begin(sink, "*all*")?;
+    let header = match collection {
+        Some(name) => tm.file_header(name)?,
+        None => None,
+    };
+    let mut tmx = formats::tmx::TmxWriter::begin(sink, "*all*", header.as_ref())?;
+    // Progress goes to stderr, so it never mixes with a TMX written to stdout.
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(tm.count_in(collection).unwrap_or(0));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("exporting [{bar:40}] {pos}/{len} ({eta})")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar
+    });
     let mut count = 0u64;
     tm.for_each_unit(collection, |unit| {
         count += 1;
+        if let Some(bar) = &progress {
+            if count.is_multiple_of(1000) {
+                bar.set_position(count);
+            }
+        }
         tmx.write_unit(&unit)
             .map_err(|error| TmError::CommitFailed(error.to_string()))
     })?;
     tmx.finish()?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     eprintln!("exported {count} units");
     Ok(())
 }

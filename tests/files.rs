@@ -462,3 +462,174 @@ async fn props_and_notes_stay_at_the_level_they_came_from() {
         "{export}"
     );
 }
+
+/// The header creation date is the time of each export; everything else must be equal.
+fn without_export_date(document: &str) -> String {
+    let start = document.find("<header").expect("a header");
+    let date_at = start + document[start..].find(" creationdate=\"").expect("a date");
+    let date_end = date_at + document[date_at + 15..].find('"').unwrap() + 16;
+    format!("{}{}", &document[..date_at], &document[date_end..])
+}
+
+#[tokio::test]
+async fn tmx_export_import_export_gives_the_same_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let original = shared().join("data/formats/tmx/lisa-compliance-kit/ImportTest1L.tmx");
+    let (status, report) = import_file(
+        &server,
+        &original,
+        "source_lang=en-US&target_lang=fr&collection=lisa",
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 1, "{report}");
+
+    let (status, first) = server
+        .get_text("/api/v1/export?format=tmx&collection=lisa")
+        .await;
+    assert_eq!(status, 200);
+    assert_valid_tmx(&first);
+    // The file's header comes back with its notes and props, under our tool's name…
+    assert!(first.contains("creationtool=\"Attache\""), "{first}");
+    for kept in [
+        "segtype=\"block\"",
+        "o-tmf=\"Text\"",
+        "srclang=\"en-us\"",
+        "datatype=\"html\"",
+        "<note>Text of header note 2</note>",
+        "<prop type=\"myPropeType\">Data</prop>",
+        // …and so do usage counts, ids, dates and the tuv's own attributes.
+        "tuid=\"tu001\"",
+        "usagecount=\"100\"",
+        "lastusagedate=\"20020523T091200Z\"",
+        "o-tmf=\"myTM\"",
+        "<tuv xml:lang=\"fr\" o-encoding=\"iso-8859-1\" datatype=\"plaintext\" usagecount=\"100\"",
+        "<note>Text of tuv en note 1</note>",
+    ] {
+        assert!(first.contains(kept), "{kept} is missing from\n{first}");
+    }
+
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Server::start(other_dir.path());
+    let (status, report) = other
+        .post_raw(
+            "/api/v1/import?format=tmx&source_lang=en-US&target_lang=fr&collection=lisa",
+            "application/xml",
+            first.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let (_, second) = other
+        .get_text("/api/v1/export?format=tmx&collection=lisa")
+        .await;
+    assert_eq!(without_export_date(&first), without_export_date(&second));
+}
+
+#[tokio::test]
+async fn code_penalty_reports_inline_code_differences_without_changing_the_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let document = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"zh-CN\" datatype=\"html\"/><body>\n<tu><tuv xml:lang=\"zh-CN\"><seg><bpt i=\"1\">&lt;b&gt;</bpt>中方<ept i=\"1\">&lt;/b&gt;</ept>愿同各方一道努力。<ph x=\"2\">&lt;br/&gt;</ph></seg></tuv>\n<tuv xml:lang=\"en\"><seg><bpt i=\"1\">&lt;b&gt;</bpt>China<ept i=\"1\">&lt;/b&gt;</ept> is ready to work with all parties.<ph x=\"2\">&lt;br/&gt;</ph></seg></tuv></tu>\n</body></tmx>\n";
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=tmx&source_lang=zh&target_lang=en",
+            "application/xml",
+            document.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let lookup = |text: &'static str| {
+        let server = &server;
+        async move {
+            let (status, body) = server
+                .post_json(
+                    "/api/v1/lookup",
+                    serde_json::json!({"text": text, "source_lang": "zh", "target_lang": "en"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["matches"][0].clone()
+        }
+    };
+    // The same codes, numbered differently: no penalty.
+    let same = lookup("{3}中方{/3}愿同各方一道努力。{4/}").await;
+    assert_eq!(
+        (same["score"].as_u64(), same["code_penalty"].as_u64()),
+        (Some(100), Some(0))
+    );
+    // No codes at all: the three codes of the match are missing; the score stays 100.
+    let plain = lookup("中方愿同各方一道努力。").await;
+    assert_eq!(
+        (plain["score"].as_u64(), plain["code_penalty"].as_u64()),
+        (Some(100), Some(3))
+    );
+    // The line break moved in front: two edits (remove it at the end, add it at the start).
+    let moved = lookup("{2/}{1}中方{/1}愿同各方一道努力。").await;
+    assert_eq!(
+        (moved["score"].as_u64(), moved["code_penalty"].as_u64()),
+        (Some(100), Some(2))
+    );
+    assert_eq!(moved["source_tagged"], "{1}中方{/1}愿同各方一道努力。{2/}");
+
+    // A text of placeholders only is refused, naming the field.
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            serde_json::json!({"text": "{1}{/1}", "source_lang": "zh", "target_lang": "en"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`text`"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn xliff_inline_codes_are_kept_and_exported_as_tmx_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let document = r#"<?xml version="1.0" encoding="UTF-8"?>
+<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">
+ <file source-language="zh-CN" target-language="en" datatype="html" original="release.html">
+  <body>
+   <trans-unit id="1"><source><g id="1">会议</g>由区委书记主持。<x id="2"/></source>
+     <target state="final"><g id="1">The meeting</g> was chaired by the District Party Secretary.<x id="2"/></target></trans-unit>
+  </body>
+ </file>
+</xliff>"#;
+    let (status, report) = server
+        .post_raw(
+            "/api/v1/import?format=xliff&source_lang=zh&target_lang=en",
+            "application/xml",
+            document.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["imported"], 1, "{report}");
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            serde_json::json!({"text": "{1}会议{/1}由区委书记主持。{2/}", "source_lang": "zh", "target_lang": "en"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let found = &body["matches"][0];
+    assert_eq!(found["score"], 100, "{body}");
+    assert_eq!(found["code_penalty"], 0, "{body}");
+    assert_eq!(found["source"], "会议由区委书记主持。");
+    assert_eq!(
+        found["target_tagged"],
+        "{1}The meeting{/1} was chaired by the District Party Secretary.{2/}"
+    );
+    let (_, export) = server.get_text("/api/v1/export?format=tmx").await;
+    assert_valid_tmx(&export);
+    assert!(
+        export.contains(r#"<seg><bpt i="1">&lt;g id="1"&gt;</bpt>The meeting<ept i="1">&lt;/g&gt;</ept> was chaired by the District Party Secretary.<ph x="2">&lt;x id="2"/&gt;</ph></seg>"#),
+        "{export}"
+    );
+}

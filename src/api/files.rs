@@ -287,7 +287,13 @@ pub async fn export(
             buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
         };
         let result = (|| -> Result<(), std::io::Error> {
-            let mut tmx = formats::tmx::TmxWriter::begin(writer, &source_lang)?;
+            let header = match collection.as_deref() {
+                Some(name) => tm
+                    .file_header(name)
+                    .map_err(|error| std::io::Error::other(error.to_string()))?,
+                None => None,
+            };
+            let mut tmx = formats::tmx::TmxWriter::begin(writer, &source_lang, header.as_ref())?;
             tm.for_each_unit(collection.as_deref(), |unit| {
                 tmx.write_unit(&unit)
                     .map_err(|error| crate::tm::TmError::CommitFailed(error.to_string()))

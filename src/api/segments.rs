@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::params::{bounded, parse_id, reject_unknown};
 use super::wire::{Payload, Reply, WireFormat};
 use super::AppState;
+use crate::formats::inline;
 use crate::formats::{text_problem, TextProblem};
 use crate::tm::{self, ConcordanceQuery, LookupQuery, NewUnit, Origin, Status, Unit, Variant};
 
@@ -97,6 +98,10 @@ pub struct MatchDto {
     /// The target with its inline codes as placeholders, when it has codes.
     #[serde(skip_serializing_if = "Option::is_none")]
     target_tagged: Option<String>,
+    /// How many inline codes must be added, removed or moved to turn the match source's codes
+    /// into the query's (placeholders `{1}`, `{/1}`, `{2/}` in the query's `text`); 0 when
+    /// they agree. Never folded into `score`.
+    code_penalty: u32,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -153,37 +158,62 @@ pub fn lookup_options(
     })
 }
 
-/// Validated lookup parameters shared by the native API and the CLI.
-pub fn lookup_query(state: &AppState, request: LookupRequest) -> Result<LookupQuery, ApiError> {
+/// Validated lookup parameters, and the inline codes the text was sent with (placeholders are
+/// taken out of the text that is looked up).
+pub fn lookup_query(
+    state: &AppState,
+    request: LookupRequest,
+) -> Result<(LookupQuery, Vec<inline::Code>), ApiError> {
     let limits = &state.config.limits;
     let text = require("text", request.text)?;
-    check_text("text", &text, limits.max_text_chars)?;
+    let (text, codes) = plain_query_text("text", &text, limits.max_text_chars)?;
     let source_lang = require("source_lang", request.source_lang)?;
     check_lang("source_lang", &source_lang)?;
     let target_lang = require("target_lang", request.target_lang)?;
     check_lang("target_lang", &target_lang)?;
     let options = lookup_options(state, request.min_score, request.limit, request.collections)?;
-    Ok(LookupQuery {
+    let query = LookupQuery {
         text,
         source_lang,
         target_lang,
         min_score: options.min_score,
         limit: options.limit,
         collections: options.collections,
-    })
+    };
+    Ok((query, codes))
 }
 
-impl From<tm::Match> for MatchDto {
-    fn from(found: tm::Match) -> Self {
-        let tagged = |variant: &Variant| {
-            variant
-                .markup
-                .as_deref()
-                .map(crate::formats::tmx::placeholder_text)
-        };
+/// Checks a query text and takes its inline-code placeholders out of it.
+fn plain_query_text(
+    field: &str,
+    text: &str,
+    max_chars: usize,
+) -> Result<(String, Vec<inline::Code>), ApiError> {
+    check_text(field, text, max_chars)?;
+    let (plain, codes) = inline::split_placeholders(text);
+    if plain.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            field,
+            "holds only inline-code placeholders, no text",
+        ));
+    }
+    Ok((plain, codes))
+}
+
+impl MatchDto {
+    /// The match as clients see it; `query_codes` are the inline codes the query was sent with.
+    fn new(found: tm::Match, query_codes: &[inline::Code]) -> Self {
+        let tagged = |variant: &Variant| variant.markup.as_deref().map(inline::placeholder_text);
         let source_tagged = tagged(&found.source);
         let target_tagged = tagged(&found.target);
+        let match_codes = found
+            .source
+            .markup
+            .as_deref()
+            .map(inline::codes_in_markup)
+            .unwrap_or_default();
         MatchDto {
+            code_penalty: inline::code_penalty(query_codes, &match_codes),
             source_tagged,
             target_tagged,
             id: found.unit.id,
@@ -213,7 +243,7 @@ pub async fn lookup(
     Payload(request): Payload<LookupRequest>,
 ) -> Result<Reply<LookupResponse>, ApiError> {
     let want_terms = request.terms.unwrap_or(false);
-    let query = lookup_query(&state, request)?;
+    let (query, query_codes) = lookup_query(&state, request)?;
     let terms = if want_terms {
         Some(
             super::terms::recognize_text(
@@ -230,7 +260,10 @@ pub async fn lookup(
     };
     let tm = state.tm.clone();
     let matches = tokio::task::spawn_blocking(move || tm.lookup(&query)).await??;
-    let matches = matches.into_iter().map(MatchDto::from).collect();
+    let matches = matches
+        .into_iter()
+        .map(|found| MatchDto::new(found, &query_codes))
+        .collect();
     Ok(Reply::ok(format, LookupResponse { matches, terms }))
 }
 
@@ -285,8 +318,13 @@ pub async fn lookup_batch(
             ),
         ));
     }
+    let mut plain_texts = Vec::with_capacity(texts.len());
+    let mut query_codes = Vec::with_capacity(texts.len());
     for (index, text) in texts.iter().enumerate() {
-        check_text(&format!("texts[{index}]"), text, limits.max_text_chars)?;
+        let (plain, codes) =
+            plain_query_text(&format!("texts[{index}]"), text, limits.max_text_chars)?;
+        plain_texts.push(plain);
+        query_codes.push(codes);
     }
     let source_lang = require("source_lang", request.source_lang)?;
     check_lang("source_lang", &source_lang)?;
@@ -298,7 +336,7 @@ pub async fn lookup_batch(
         request.limit,
         request.collections,
     )?;
-    let queries: Vec<LookupQuery> = texts
+    let queries: Vec<LookupQuery> = plain_texts
         .into_iter()
         .map(|text| LookupQuery {
             text,
@@ -313,9 +351,13 @@ pub async fn lookup_batch(
     let answers = tokio::task::spawn_blocking(move || lookup_on_all_cores(&tm, &queries)).await??;
     let results = answers
         .into_iter()
-        .map(|(text, matches)| BatchResult {
+        .zip(texts.into_iter().zip(query_codes))
+        .map(|(matches, (text, codes))| BatchResult {
             text,
-            matches: matches.into_iter().map(MatchDto::from).collect(),
+            matches: matches
+                .into_iter()
+                .map(|found| MatchDto::new(found, &codes))
+                .collect(),
         })
         .collect();
     Ok(Reply::ok(format, BatchLookupResponse { results }))
@@ -325,7 +367,7 @@ pub async fn lookup_batch(
 fn lookup_on_all_cores(
     tm: &tm::Tm,
     queries: &[LookupQuery],
-) -> Result<Vec<(String, Vec<tm::Match>)>, tm::TmError> {
+) -> Result<Vec<Vec<tm::Match>>, tm::TmError> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let chunk = queries.len().div_ceil(workers).max(1);
     std::thread::scope(|scope| {
@@ -334,7 +376,7 @@ fn lookup_on_all_cores(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|query| Ok((query.text.clone(), tm.lookup(query)?)))
+                        .map(|query| tm.lookup(query))
                         .collect::<Result<Vec<_>, tm::TmError>>()
                 })
             })
@@ -375,20 +417,8 @@ pub struct SegmentDto {
 
 impl From<Unit> for SegmentDto {
     fn from(unit: Unit) -> Self {
-        let first = unit.variants.first().cloned().unwrap_or(Variant {
-            lang: String::new(),
-            text: String::new(),
-            markup: None,
-            props: Vec::new(),
-            notes: Vec::new(),
-        });
-        let second = unit.variants.get(1).cloned().unwrap_or(Variant {
-            lang: String::new(),
-            text: String::new(),
-            markup: None,
-            props: Vec::new(),
-            notes: Vec::new(),
-        });
+        let first = unit.variants.first().cloned().unwrap_or(Variant::default());
+        let second = unit.variants.get(1).cloned().unwrap_or(Variant::default());
         SegmentDto {
             id: unit.id,
             source: first.text,

@@ -5,6 +5,7 @@
 //! where, as a line and column. Writers stream to any `Write`. This module knows nothing of
 //! HTTP or of the index.
 
+pub mod inline;
 pub mod table;
 pub mod tbx;
 pub mod tmx;
@@ -138,6 +139,8 @@ pub struct Parsed {
     /// When set, units go straight to this import instead of into `units`, so a file of any
     /// size is read in constant memory.
     pub feed: Option<crate::tm::ImportFeed>,
+    /// The file's header (TMX), when it was read without a feed.
+    pub header: Option<crate::tm::FileHeader>,
 }
 
 impl std::fmt::Debug for Parsed {
@@ -157,6 +160,23 @@ impl Parsed {
         Parsed {
             feed: Some(feed),
             ..Parsed::default()
+        }
+    }
+
+    /// Keeps the file's header for the collection the file is imported into.
+    pub(crate) fn set_header(
+        &mut self,
+        collection: &str,
+        header: crate::tm::FileHeader,
+    ) -> Result<(), FormatError> {
+        match &mut self.feed {
+            Some(feed) => feed
+                .header(collection, header)
+                .map_err(|error| FormatError::Aborted(error.to_string())),
+            None => {
+                self.header = Some(header);
+                Ok(())
+            }
         }
     }
 

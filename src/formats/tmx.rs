@@ -21,7 +21,7 @@ use time::PrimitiveDateTime;
 
 use super::xml::{locate_offsets, next_event, open_decoded_counting, XmlError};
 use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
-use crate::tm::{NewUnit, Origin, Prop, Status, Unit, Variant};
+use crate::tm::{FileHeader, NewUnit, Origin, Prop, Status, Unit, Variant};
 
 /// Props through which Attaché keeps its own metadata in a TMX file.
 const PROP_COLLECTION: &str = "x-attache-collection";
@@ -29,8 +29,7 @@ const PROP_DOCUMENT: &str = "x-attache-document";
 const PROP_STATUS: &str = "x-attache-status";
 const PROP_ORIGIN: &str = "x-attache-origin";
 
-/// Inline elements whose content is native markup, not translatable text.
-const CODE_ELEMENTS: [&str; 5] = ["bpt", "ept", "ph", "it", "ut"];
+use super::inline::TMX_CODE_ELEMENTS as CODE_ELEMENTS;
 
 /// Reads a TMX file. A malformed file is refused with the line and column of the fault.
 pub fn read_file(path: &Path, options: &ImportOptions) -> Result<Parsed, FormatError> {
@@ -54,6 +53,53 @@ pub fn read_file_counting(
     Ok(parsed)
 }
 
+/// Attributes TMX 1.4 allows on `header`, `tu` and `tuv` (besides `xml:lang`). Others that
+/// a file carries (TMX 1.1's, tools' own) are not kept, so every export stays valid.
+const HEADER_ATTRIBUTES: [&str; 12] = [
+    "creationtool",
+    "creationtoolversion",
+    "segtype",
+    "o-tmf",
+    "adminlang",
+    "srclang",
+    "datatype",
+    "o-encoding",
+    "creationdate",
+    "creationid",
+    "changedate",
+    "changeid",
+];
+const TU_ATTRIBUTES: [&str; 14] = [
+    "tuid",
+    "o-encoding",
+    "datatype",
+    "usagecount",
+    "lastusagedate",
+    "creationtool",
+    "creationtoolversion",
+    "creationdate",
+    "creationid",
+    "changedate",
+    "segtype",
+    "changeid",
+    "o-tmf",
+    "srclang",
+];
+const TUV_ATTRIBUTES: [&str; 11] = [
+    "o-encoding",
+    "datatype",
+    "usagecount",
+    "lastusagedate",
+    "creationtool",
+    "creationtoolversion",
+    "creationdate",
+    "creationid",
+    "changedate",
+    "o-tmf",
+    "changeid",
+];
+const SEGTYPES: [&str; 4] = ["block", "paragraph", "sentence", "phrase"];
+
 /// What is being collected while inside a `tu`.
 #[derive(Default)]
 struct TuBuilder {
@@ -64,6 +110,10 @@ struct TuBuilder {
     change_date: Option<i64>,
     creation_id: Option<String>,
     change_id: Option<String>,
+    usage_count: Option<u64>,
+    last_used_at: Option<i64>,
+    /// The tu's other attributes TMX 1.4 allows, kept for export.
+    other_attributes: Vec<Prop>,
     props: Vec<Prop>,
     notes: Vec<String>,
     variants: Vec<Variant>,
@@ -72,6 +122,27 @@ struct TuBuilder {
 enum Capture {
     Prop { kind: String, value: String },
     Note(String),
+}
+
+/// The element's attributes among `allowed`, in document order, values unescaped.
+fn attributes_among(element: &BytesStart, allowed: &[&str]) -> Result<Vec<Prop>, String> {
+    let mut kept = Vec::new();
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(|error| error.to_string())?;
+        let name = attribute.key.0.to_owned();
+        if !allowed.contains(&name.as_str()) {
+            continue;
+        }
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|error| error.to_string())?
+            .into_owned();
+        if name == "segtype" && !SEGTYPES.contains(&value.as_str()) {
+            continue;
+        }
+        kept.push(Prop { kind: name, value });
+    }
+    Ok(kept)
 }
 
 fn attribute(element: &BytesStart, names: &[&str]) -> Result<Option<String>, String> {
@@ -122,11 +193,14 @@ fn read<R: BufRead>(
     // Props and notes of the tuv being read.
     let mut tuv_props: Vec<Prop> = Vec::new();
     let mut tuv_notes: Vec<String> = Vec::new();
+    let mut tuv_attributes: Vec<Prop> = Vec::new();
     let mut code_depth = 0usize;
     // `i` of the <bpt>s open in the current segment.
     let mut open_pairs: Vec<String> = Vec::new();
     let mut capture: Option<Capture> = None;
     let mut saw_root = false;
+    // The file's header, while its props and notes are read.
+    let mut header: Option<FileHeader> = None;
 
     let syntax = |reader: &Reader<R>, message: String| XmlError::Syntax {
         offset: reader
@@ -176,28 +250,49 @@ fn read<R: BufRead>(
                     message,
                 };
                 match name.as_str() {
+                    "header" if tu.is_none() => {
+                        let file_header = FileHeader {
+                            attributes: attributes_among(element, &HEADER_ATTRIBUTES)
+                                .map_err(fail)?,
+                            ..FileHeader::default()
+                        };
+                        if is_empty {
+                            parsed
+                                .set_header(&options.collection, file_header)
+                                .map_err(XmlError::Format)?;
+                        } else {
+                            header = Some(file_header);
+                        }
+                    }
                     "tu" => {
                         tu_count += 1;
-                        let date = |names: &[&str]| -> Result<Option<i64>, XmlError> {
-                            Ok(attribute(element, names)
-                                .map_err(fail)?
-                                .and_then(|text| parse_tmx_date(&text)))
-                        };
-                        tu = Some(TuBuilder {
+                        let mut builder = TuBuilder {
                             number: tu_count,
                             offset: event_offset,
-                            tuid: attribute(element, &["tuid"]).map_err(fail)?,
-                            creation_date: date(&["creationdate"])?,
-                            change_date: date(&["changedate"])?,
-                            creation_id: attribute(element, &["creationid"]).map_err(fail)?,
-                            change_id: attribute(element, &["changeid"]).map_err(fail)?,
                             ..TuBuilder::default()
-                        });
+                        };
+                        for Prop { kind, value } in
+                            attributes_among(element, &TU_ATTRIBUTES).map_err(fail)?
+                        {
+                            match kind.as_str() {
+                                "tuid" => builder.tuid = Some(value),
+                                "creationdate" => builder.creation_date = parse_tmx_date(&value),
+                                "changedate" => builder.change_date = parse_tmx_date(&value),
+                                "creationid" => builder.creation_id = Some(value),
+                                "changeid" => builder.change_id = Some(value),
+                                "usagecount" => builder.usage_count = value.trim().parse().ok(),
+                                "lastusagedate" => builder.last_used_at = parse_tmx_date(&value),
+                                _ => builder.other_attributes.push(Prop { kind, value }),
+                            }
+                        }
+                        tu = Some(builder);
                     }
                     "tuv" if tu.is_some() => {
                         tuv_lang = attribute(element, &["xml:lang", "lang"]).map_err(fail)?;
                         tuv_props.clear();
                         tuv_notes.clear();
+                        tuv_attributes =
+                            attributes_among(element, &TUV_ATTRIBUTES).map_err(fail)?;
                         // Some tools (OmegaT) date and sign the variants, not the unit: take
                         // the first variant's values where the unit has none.
                         let builder = tu.as_mut().expect("inside a tu");
@@ -228,14 +323,14 @@ fn read<R: BufRead>(
                     "seg" if tuv_lang.is_some() => {
                         // <seg/>: an empty segment.
                     }
-                    "prop" if tu.is_some() && !is_empty => {
+                    "prop" if (tu.is_some() || header.is_some()) && !is_empty => {
                         let kind = attribute(element, &["type"]).map_err(fail)?;
                         capture = Some(Capture::Prop {
                             kind: kind.unwrap_or_default(),
                             value: String::new(),
                         });
                     }
-                    "note" if tu.is_some() && !is_empty => {
+                    "note" if (tu.is_some() || header.is_some()) && !is_empty => {
                         capture = Some(Capture::Note(String::new()))
                     }
                     code if seg_text.is_some() && CODE_ELEMENTS.contains(&code) => {
@@ -278,6 +373,13 @@ fn read<R: BufRead>(
             Event::End(ref element) => {
                 let name = element.name().0;
                 match name {
+                    "header" => {
+                        if let Some(file_header) = header.take() {
+                            parsed
+                                .set_header(&options.collection, file_header)
+                                .map_err(XmlError::Format)?;
+                        }
+                    }
                     "tu" => {
                         if let Some(builder) = tu.take() {
                             finish_tu(builder, options, &mut parsed, &mut skipped_offsets)?;
@@ -306,10 +408,23 @@ fn read<R: BufRead>(
                                 markup,
                                 props: std::mem::take(&mut tuv_props),
                                 notes: std::mem::take(&mut tuv_notes),
+                                tmx_attributes: std::mem::take(&mut tuv_attributes),
                             });
                         }
                         code_depth = 0;
                         seg_markup = None;
+                    }
+                    "prop" | "note" if header.is_some() => {
+                        if let (Some(captured), Some(file_header)) =
+                            (capture.take(), header.as_mut())
+                        {
+                            match captured {
+                                Capture::Prop { kind, value } => {
+                                    file_header.props.push(Prop { kind, value })
+                                }
+                                Capture::Note(note) => file_header.notes.push(note),
+                            }
+                        }
                     }
                     "prop" | "note" => {
                         if let (Some(captured), Some(builder)) = (capture.take(), tu.as_mut()) {
@@ -452,6 +567,9 @@ fn finish_tu(
         tuid: builder.tuid,
         props: Vec::new(),
         notes: builder.notes,
+        usage_count: builder.usage_count,
+        last_used_at: builder.last_used_at,
+        tmx_attributes: builder.other_attributes,
     };
     for prop in builder.props {
         match prop.kind.as_str() {
@@ -473,60 +591,6 @@ fn finish_tu(
     parsed.push(unit).map_err(XmlError::Format)
 }
 
-/// A segment's text with its inline codes as numbered placeholders, for clients: a paired
-/// code becomes `{1}` … `{/1}` (by its `i`), a standalone one `{2/}` (by its `x`, else its
-/// position), an isolated one `{3}` or `{/3}` by its `pos`. Native code inside them is left out.
-pub fn placeholder_text(markup: &str) -> String {
-    let mut reader = Reader::from_str(markup);
-    let mut out = String::new();
-    let mut depth_in_code = 0usize;
-    let mut standalone = 0usize;
-    loop {
-        let event = match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(event) => event,
-        };
-        match event {
-            Event::Start(ref element) | Event::Empty(ref element) => {
-                let name = element.name().0.to_owned();
-                let value = |key: &str| {
-                    element.attributes().flatten().find_map(|attribute| {
-                        (attribute.key.0 == key).then(|| attribute.value.into_owned())
-                    })
-                };
-                if CODE_ELEMENTS.contains(&name.as_str()) {
-                    standalone += 1;
-                    let number = value("i")
-                        .or_else(|| value("x"))
-                        .unwrap_or_else(|| standalone.to_string());
-                    let placeholder = match name.as_str() {
-                        "bpt" => format!("{{{number}}}"),
-                        "ept" => format!("{{/{number}}}"),
-                        "it" if value("pos").as_deref() == Some("end") => format!("{{/{number}}}"),
-                        "it" => format!("{{{number}}}"),
-                        _ => format!("{{{number}/}}"),
-                    };
-                    out.push_str(&placeholder);
-                    if matches!(event, Event::Start(_)) {
-                        depth_in_code += 1;
-                    }
-                }
-            }
-            Event::End(ref element) if CODE_ELEMENTS.contains(&element.name().0) => {
-                depth_in_code = depth_in_code.saturating_sub(1);
-            }
-            Event::Text(ref text) if depth_in_code == 0 => out.push_str(&text.xml10_content()),
-            Event::GeneralRef(ref reference) if depth_in_code == 0 => {
-                if let Ok(resolved) = super::xml::resolve_reference(reference) {
-                    out.push_str(&resolved);
-                }
-            }
-            _ => {}
-        }
-    }
-    out.trim().to_owned()
-}
-
 /// Streams units out as a TMX 1.4 document that validates against the TMX 1.4 DTD.
 pub struct TmxWriter<W: Write> {
     out: W,
@@ -538,20 +602,72 @@ fn escape(text: &str) -> std::borrow::Cow<'_, str> {
 
 impl<W: Write> TmxWriter<W> {
     /// Writes the prologue and header. `source_lang` is the header's `srclang` (`*all*`
-    /// when units may have any source language).
-    pub fn begin(mut out: W, source_lang: &str) -> std::io::Result<Self> {
+    /// when units may have any source language). `imported` is the header of the file the
+    /// exported collection came from: its attributes, props and notes are written back, except
+    /// the creating tool and date, which are this export's.
+    pub fn begin(
+        mut out: W,
+        source_lang: &str,
+        imported: Option<&FileHeader>,
+    ) -> std::io::Result<Self> {
+        let stored = |name: &str| {
+            imported.and_then(|header| {
+                header
+                    .attributes
+                    .iter()
+                    .find(|attribute| attribute.kind == name)
+                    .map(|attribute| attribute.value.as_str())
+            })
+        };
+        let srclang = match source_lang {
+            "*all*" => stored("srclang").unwrap_or("*all*"),
+            chosen => chosen,
+        };
+        let version = env!("CARGO_PKG_VERSION");
+        let created = format_tmx_date(crate::tm::now_millis());
+        let mut attributes: Vec<(&str, &str)> = vec![
+            ("creationtool", "Attache"),
+            ("creationtoolversion", version),
+            ("segtype", stored("segtype").unwrap_or("sentence")),
+            ("o-tmf", stored("o-tmf").unwrap_or("attache")),
+            ("adminlang", stored("adminlang").unwrap_or("en")),
+            ("srclang", srclang),
+            ("datatype", stored("datatype").unwrap_or("plaintext")),
+            ("creationdate", &created),
+        ];
+        for optional in ["o-encoding", "creationid", "changedate", "changeid"] {
+            if let Some(value) = stored(optional) {
+                attributes.push((optional, value));
+            }
+        }
         write!(
             out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <!DOCTYPE tmx SYSTEM \"tmx14.dtd\">\n\
-             <tmx version=\"1.4\">\n  \
-             <header creationtool=\"Attache\" creationtoolversion=\"{}\" segtype=\"sentence\" \
-             o-tmf=\"attache\" adminlang=\"en\" srclang=\"{}\" datatype=\"plaintext\" \
-             creationdate=\"{}\"/>\n  <body>\n",
-            env!("CARGO_PKG_VERSION"),
-            escape(source_lang),
-            format_tmx_date(crate::tm::now_millis()),
+             <tmx version=\"1.4\">\n  <header"
         )?;
+        for (name, value) in attributes {
+            write!(out, " {name}=\"{}\"", escape(value))?;
+        }
+        match imported.filter(|header| !header.props.is_empty() || !header.notes.is_empty()) {
+            None => out.write_all(b"/>\n")?,
+            Some(header) => {
+                out.write_all(b">\n")?;
+                for note in &header.notes {
+                    writeln!(out, "    <note>{}</note>", escape(note))?;
+                }
+                for prop in &header.props {
+                    writeln!(
+                        out,
+                        "    <prop type=\"{}\">{}</prop>",
+                        escape(&prop.kind),
+                        escape(&prop.value)
+                    )?;
+                }
+                out.write_all(b"  </header>\n")?;
+            }
+        }
+        out.write_all(b"  <body>\n")?;
         Ok(TmxWriter { out })
     }
 
@@ -570,6 +686,19 @@ impl<W: Write> TmxWriter<W> {
         }
         if let Some(changed_by) = &unit.changed_by {
             write!(out, " changeid=\"{}\"", escape(changed_by))?;
+        }
+        if let Some(count) = unit.usage_count {
+            write!(out, " usagecount=\"{count}\"")?;
+        }
+        if let Some(last_used) = unit.last_used_at {
+            write!(out, " lastusagedate=\"{}\"", format_tmx_date(last_used))?;
+        }
+        for attribute in unit
+            .tmx_attributes
+            .iter()
+            .filter(|attribute| TU_ATTRIBUTES.contains(&attribute.kind.as_str()))
+        {
+            write!(out, " {}=\"{}\"", attribute.kind, escape(&attribute.value))?;
         }
         out.write_all(b">\n")?;
         for note in &unit.notes {
@@ -602,7 +731,15 @@ impl<W: Write> TmxWriter<W> {
                 Some(markup) => std::borrow::Cow::Borrowed(markup.as_str()),
                 None => escape(&variant.text),
             };
-            write!(out, "      <tuv xml:lang=\"{}\">", escape(&variant.lang))?;
+            write!(out, "      <tuv xml:lang=\"{}\"", escape(&variant.lang))?;
+            for attribute in variant
+                .tmx_attributes
+                .iter()
+                .filter(|attribute| TUV_ATTRIBUTES.contains(&attribute.kind.as_str()))
+            {
+                write!(out, " {}=\"{}\"", attribute.kind, escape(&attribute.value))?;
+            }
+            out.write_all(b">")?;
             for note in &variant.notes {
                 write!(out, "<note>{}</note>", escape(note))?;
             }
@@ -629,12 +766,6 @@ impl<W: Write> TmxWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inline_codes_become_numbered_placeholders() {
-        let markup = r#"<bpt i="1">&lt;b&gt;</bpt>Recent<ept i="1">&lt;/b&gt;</ept> changes<ph x="2">&lt;br/&gt;</ph> &amp; more"#;
-        assert_eq!(placeholder_text(markup), "{1}Recent{/1} changes{2/} & more");
-    }
 
     #[test]
     fn tmx_dates_round_trip() {

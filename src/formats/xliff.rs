@@ -4,8 +4,10 @@
 //! Only segments in an accepted state are imported: by default `final`, `signed-off` and
 //! `translated` (and `approved="yes"`) in XLIFF 1.2, `final` in 2.0; a caller can pass its own
 //! list, where `none` stands for a target without a state. Inline codes (`ph`, `bpt`, `ept`,
-//! `it`, `x`, `bx`, `ex`, `sc`, `ec`) are left out of the text; the text inside `g`, `pc` and
-//! `mrk` is kept.
+//! `it`, `x`, `bx`, `ex`, `g`, `sc`, `ec`, `pc`) are left out of the text and kept as TMX
+//! inline markup on the variant (a `g` or `pc` becomes a `bpt`/`ept` pair around its text), so
+//! they are shown as placeholders and written to TMX exports; `mrk` annotations are dropped,
+//! their text kept.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -21,8 +23,193 @@ use crate::tm::NewUnit;
 pub const DEFAULT_STATES_1_2: [&str; 3] = ["final", "signed-off", "translated"];
 pub const DEFAULT_STATES_2_0: [&str; 1] = ["final"];
 
-/// Elements whose content is native markup, not text.
-const CODE_ELEMENTS: [&str; 4] = ["ph", "bpt", "ept", "it"];
+/// A source or target being read: its plain text and the same content as TMX inline markup.
+#[derive(Default)]
+struct Content {
+    text: String,
+    markup: String,
+    has_codes: bool,
+    /// Numbers given to codes, one sequence per segment side: TMX `i` of pairs, `x` of others.
+    last_number: u32,
+    /// Numbers of the `g`/`pc` elements open around the current position.
+    open_spans: Vec<u32>,
+    /// XLIFF id (or `rid`/`startRef`) of an opening code → its number, to pair the closing one.
+    pair_numbers: std::collections::HashMap<String, u32>,
+    /// The code element whose native content is being read: its TMX start tag, end tag and
+    /// the content so far.
+    native: Option<(String, &'static str, String)>,
+    /// Elements open inside that native content (`sub`).
+    native_depth: usize,
+}
+
+impl Content {
+    fn next_number(&mut self) -> u32 {
+        self.last_number += 1;
+        self.last_number
+    }
+
+    fn push_text(&mut self, text: &str) {
+        match &mut self.native {
+            Some((_, _, native)) => native.push_str(text),
+            None => {
+                self.text.push_str(text);
+                self.markup
+                    .push_str(&quick_xml::escape::partial_escape(text));
+            }
+        }
+    }
+
+    /// Writes one TMX inline code holding `native` (escaped).
+    fn push_code(&mut self, start_tag: &str, end_tag: &str, native: &str) {
+        self.has_codes = true;
+        self.markup.push_str(start_tag);
+        self.markup
+            .push_str(&quick_xml::escape::partial_escape(native));
+        self.markup.push_str(end_tag);
+    }
+
+    /// The number pairing an XLIFF opening code `id` with its closing code.
+    fn open_pair(&mut self, id: Option<String>) -> u32 {
+        let number = self.next_number();
+        if let Some(id) = id {
+            self.pair_numbers.insert(id, number);
+        }
+        number
+    }
+
+    fn close_pair(&mut self, id: Option<String>) -> Option<u32> {
+        id.and_then(|id| self.pair_numbers.remove(&id))
+    }
+
+    /// An XLIFF code element starts (or is empty). Returns false for elements that are not codes.
+    fn start_code(&mut self, name: &str, element: &BytesStart, is_empty: bool) -> bool {
+        let id = attribute(element, "id");
+        let native_tag = |closing: bool| match (&id, closing) {
+            (Some(id), false) => format!("<{name} id=\"{id}\"{}>", if is_empty { "/" } else { "" }),
+            (None, false) => format!("<{name}{}>", if is_empty { "/" } else { "" }),
+            (_, true) => format!("</{name}>"),
+        };
+        match name {
+            // Spans whose text is translatable: a bpt/ept pair around it.
+            "g" | "pc" if !is_empty => {
+                let number = self.next_number();
+                self.open_spans.push(number);
+                self.push_code(
+                    &format!("<bpt i=\"{number}\">"),
+                    "</bpt>",
+                    &native_tag(false),
+                );
+            }
+            "g" | "pc" | "x" => {
+                let number = self.next_number();
+                self.push_code(&format!("<ph x=\"{number}\">"), "</ph>", &native_tag(false));
+            }
+            "bx" => {
+                let number = self.next_number();
+                self.push_code(
+                    &format!("<it pos=\"begin\" x=\"{number}\">"),
+                    "</it>",
+                    &native_tag(false),
+                );
+            }
+            "ex" => {
+                let number = self.next_number();
+                self.push_code(
+                    &format!("<it pos=\"end\" x=\"{number}\">"),
+                    "</it>",
+                    &native_tag(false),
+                );
+            }
+            // XLIFF 2.0 standalone and paired codes, always empty.
+            "ph" if is_empty => {
+                let number = self.next_number();
+                self.push_code(&format!("<ph x=\"{number}\">"), "</ph>", &native_tag(false));
+            }
+            "sc" => {
+                let isolated = attribute(element, "isolated").as_deref() == Some("yes");
+                let number = self.open_pair(id.clone());
+                let tag = if isolated {
+                    format!("<it pos=\"begin\" x=\"{number}\">")
+                } else {
+                    format!("<bpt i=\"{number}\">")
+                };
+                let end = if isolated { "</it>" } else { "</bpt>" };
+                self.push_code(&tag, end, &native_tag(false));
+            }
+            "ec" => {
+                let paired = self.close_pair(attribute(element, "startRef"));
+                let (tag, end) = match paired {
+                    Some(number) => (format!("<ept i=\"{number}\">"), "</ept>"),
+                    None => {
+                        let number = self.next_number();
+                        (format!("<it pos=\"end\" x=\"{number}\">"), "</it>")
+                    }
+                };
+                self.push_code(&tag, end, &native_tag(false));
+            }
+            // XLIFF 1.2 codes whose content is the native markup.
+            "bpt" | "ept" | "ph" | "it" => {
+                let pair_id = attribute(element, "rid").or(id);
+                let (tag, end) = match name {
+                    "bpt" => (format!("<bpt i=\"{}\">", self.open_pair(pair_id)), "</bpt>"),
+                    "ept" => match self.close_pair(pair_id) {
+                        Some(number) => (format!("<ept i=\"{number}\">"), "</ept>"),
+                        None => {
+                            let number = self.next_number();
+                            (format!("<it pos=\"end\" x=\"{number}\">"), "</it>")
+                        }
+                    },
+                    "it" => {
+                        let number = self.next_number();
+                        let position = match attribute(element, "pos").as_deref() {
+                            Some("close") => "end",
+                            _ => "begin",
+                        };
+                        (format!("<it pos=\"{position}\" x=\"{number}\">"), "</it>")
+                    }
+                    _ => {
+                        let number = self.next_number();
+                        (format!("<ph x=\"{number}\">"), "</ph>")
+                    }
+                };
+                if is_empty {
+                    self.push_code(&tag, end, "");
+                } else {
+                    self.native = Some((tag, end, String::new()));
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// An XLIFF element ends inside a source or target.
+    fn end_element(&mut self, name: &str) {
+        match name {
+            "g" | "pc" => {
+                if let Some(number) = self.open_spans.pop() {
+                    self.push_code(
+                        &format!("<ept i=\"{number}\">"),
+                        "</ept>",
+                        &format!("</{name}>"),
+                    );
+                }
+            }
+            "bpt" | "ept" | "ph" | "it" => {
+                if let Some((tag, end, native)) = self.native.take() {
+                    self.push_code(&tag, end, &native);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The TMX markup, when the content had codes.
+    fn into_parts(self) -> (String, Option<String>) {
+        let markup = self.has_codes.then(|| self.markup.trim().to_owned());
+        (self.text, markup)
+    }
+}
 
 /// Reads an XLIFF file. `states`: the accepted target states (`None`: the version's default).
 pub fn read_file(
@@ -60,8 +247,8 @@ fn attribute(element: &BytesStart, name: &str) -> Option<String> {
 struct Segment {
     id: String,
     offset: u64,
-    source: Option<String>,
-    target: Option<String>,
+    source: Option<(String, Option<String>)>,
+    target: Option<(String, Option<String>)>,
     state: Option<String>,
     approved: bool,
 }
@@ -87,8 +274,7 @@ fn read<R: BufRead>(
     let mut target_lang: Option<String> = None;
     let mut segment: Option<Segment> = None;
     let mut unit_id = String::new();
-    let mut reading: Option<(Side, String)> = None;
-    let mut code_depth = 0usize;
+    let mut reading: Option<(Side, Content)> = None;
     let mut skipped_offsets = Vec::new();
 
     loop {
@@ -142,7 +328,7 @@ fn read<R: BufRead>(
                         });
                     }
                     "source" if segment.is_some() && !is_empty => {
-                        reading = Some((Side::Source, String::new()))
+                        reading = Some((Side::Source, Content::default()))
                     }
                     "target" if segment.is_some() && !is_empty => {
                         if !version_2 {
@@ -150,57 +336,70 @@ fn read<R: BufRead>(
                                 current.state = attribute(element, "state");
                             }
                         }
-                        reading = Some((Side::Target, String::new()))
-                    }
-                    code if reading.is_some() && CODE_ELEMENTS.contains(&code) && !is_empty => {
-                        code_depth += 1
+                        reading = Some((Side::Target, Content::default()))
                     }
                     "cp" if reading.is_some() => {
                         // XLIFF 2.0's escape for characters XML cannot carry.
                         let character = attribute(element, "hex")
                             .and_then(|hex| u32::from_str_radix(&hex, 16).ok())
                             .and_then(char::from_u32);
-                        if let (Some(character), Some((_, text))) = (character, reading.as_mut()) {
-                            text.push(character);
+                        if let (Some(character), Some((_, content))) = (character, reading.as_mut())
+                        {
+                            content.push_text(character.encode_utf8(&mut [0; 4]));
+                        }
+                    }
+                    code if reading.is_some() => {
+                        if let Some((_, content)) = reading.as_mut() {
+                            // Elements inside a code's native content (`sub`) are native too.
+                            if content.native.is_none() {
+                                content.start_code(code, element, is_empty);
+                            } else if !is_empty {
+                                content.native_depth += 1;
+                            }
                         }
                     }
                     _ => {}
                 }
             }
             Event::Text(ref text) => {
-                if let (Some((_, content)), 0) = (reading.as_mut(), code_depth) {
-                    content.push_str(&text.xml10_content());
+                if let Some((_, content)) = reading.as_mut() {
+                    content.push_text(&text.xml10_content());
                 }
             }
             Event::CData(ref data) => {
-                if let (Some((_, content)), 0) = (reading.as_mut(), code_depth) {
-                    content.push_str(&data.xml10_content());
+                if let Some((_, content)) = reading.as_mut() {
+                    content.push_text(&data.xml10_content());
                 }
             }
             Event::GeneralRef(ref reference) => {
                 let resolved = resolve_reference(reference)
                     .map_err(|message| XmlError::Syntax { offset, message })?;
-                if let (Some((_, content)), 0) = (reading.as_mut(), code_depth) {
-                    content.push_str(&resolved);
+                if let Some((_, content)) = reading.as_mut() {
+                    content.push_text(&resolved);
                 }
             }
             Event::End(ref element) => {
                 let local = element.local_name();
                 let name: &str = local.as_ref();
                 match name {
-                    "source" | "target" => {
-                        if let (Some((side, text)), Some(current)) =
+                    "source" | "target" if reading.is_some() => {
+                        if let (Some((side, content)), Some(current)) =
                             (reading.take(), segment.as_mut())
                         {
                             match side {
-                                Side::Source => current.source = Some(text),
-                                Side::Target => current.target = Some(text),
+                                Side::Source => current.source = Some(content.into_parts()),
+                                Side::Target => current.target = Some(content.into_parts()),
                             }
                         }
-                        code_depth = 0;
                     }
-                    code if CODE_ELEMENTS.contains(&code) && reading.is_some() => {
-                        code_depth = code_depth.saturating_sub(1)
+                    element if reading.is_some() => {
+                        if let Some((_, content)) = reading.as_mut() {
+                            if content.native.is_some() && content.native_depth > 0 {
+                                content.native_depth -= 1;
+                            } else {
+                                content.end_element(element);
+                            }
+                        }
                     }
                     "trans-unit" | "segment" => {
                         if let Some(finished) = segment.take() {
@@ -267,8 +466,9 @@ fn finish(
             "its state `{state}` is not one of the imported states"
         )));
     }
-    let source = segment.source.as_deref().map(str::trim).unwrap_or_default();
-    let target = segment.target.as_deref().map(str::trim).unwrap_or_default();
+    let (source, source_markup) = segment.source.clone().unwrap_or_default();
+    let (target, target_markup) = segment.target.clone().unwrap_or_default();
+    let (source, target) = (source.trim(), target.trim());
     if let Some(message) = pair_problem(source, target, options.max_text_chars) {
         return Err(skip(message));
     }
@@ -285,6 +485,8 @@ fn finish(
         }
     }
     let mut unit = options.pair(source, target);
+    unit.variants[0].markup = source_markup;
+    unit.variants[1].markup = target_markup;
     if let Some(file_lang) = languages.source {
         unit.variants[0].lang = file_lang.to_owned();
     }
@@ -329,10 +531,44 @@ mod tests {
             "The meeting was chaired by the Secretary."
         );
         assert_eq!(units[0].variants[1].lang, "en-US");
+        let tagged = |variant: &crate::tm::Variant| {
+            crate::formats::inline::placeholder_text(variant.markup.as_deref().unwrap_or(""))
+        };
+        assert_eq!(
+            tagged(&units[0].variants[0]),
+            "会议{1}由{/1}区委书记{2/}主持。"
+        );
+        assert_eq!(
+            tagged(&units[0].variants[1]),
+            "The meeting was {1}chaired{/1} by the Secretary.{2/}"
+        );
+        // The native code travels inside the TMX code element.
+        assert!(units[0].variants[1]
+            .markup
+            .as_deref()
+            .unwrap()
+            .contains(r#"<ph x="2">&lt;br/&gt;</ph>"#));
+        assert_eq!(units[1].variants[0].markup, None);
         assert_eq!(skipped.len(), 1);
         assert!(skipped[0].message.contains("needs-review-translation"));
         let all = ["needs-review-translation".to_owned(), "final".to_owned()];
         assert_eq!(self::units(document, Some(&all)).0.len(), 2);
+    }
+
+    #[test]
+    fn xliff_2_0_start_and_end_codes_pair_up_across_text() {
+        let document = r#"<xliff xmlns="urn:oasis:names:tc:xliff:document:2.0" version="2.0" srcLang="zh" trgLang="en">
+ <file id="f1"><unit id="u1">
+  <segment state="final"><source><sc id="a"/>加粗<ec startRef="a"/>文字<mrk id="m1" type="term">术语</mrk>。</source><target><sc id="a"/>Bold<ec startRef="a"/> text, <mrk id="m1" type="term">term</mrk>.</target></segment>
+ </unit></file>
+</xliff>"#;
+        let (units, _) = units(document, None);
+        assert_eq!(units[0].variants[0].text, "加粗文字术语。");
+        let markup = units[0].variants[1].markup.as_deref().unwrap();
+        assert_eq!(
+            crate::formats::inline::placeholder_text(markup),
+            "{1}Bold{/1} text, term."
+        );
     }
 
     #[test]
@@ -347,6 +583,12 @@ mod tests {
         assert_eq!(units.len(), 1);
         assert_eq!(units[0].variants[0].text, "推进一带一路建设。");
         assert_eq!(units[0].variants[1].text, "Advance the Belt and Road.");
+        assert_eq!(
+            crate::formats::inline::placeholder_text(
+                units[0].variants[0].markup.as_deref().unwrap()
+            ),
+            "推进{1}一带一路{/1}建设{2/}。"
+        );
         assert_eq!(skipped[0].at, "segment u1/s2");
     }
 }

@@ -20,7 +20,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
 use tokio::sync::oneshot;
 
 pub use search::{ConcordanceHit, ConcordanceQuery, ConcordanceResult, LookupQuery, Match};
-pub use unit::{NewUnit, Origin, Prop, Status, Unit, Variant};
+pub use unit::{FileHeader, NewUnit, Origin, Prop, Status, Unit, Variant};
 pub use writer::{AddOutcome, ImportCounts, UnitEdit};
 
 use schema::Fields;
@@ -54,6 +54,16 @@ impl ImportFeed {
         let chunk = std::mem::take(&mut self.buffer);
         self.sender
             .send(ImportMessage::Units(chunk))
+            .map_err(|_| TmError::WriterStopped)
+    }
+
+    /// Keeps the imported file's header for `collection`, once the import commits.
+    pub fn header(&mut self, collection: &str, header: FileHeader) -> Result<(), TmError> {
+        self.sender
+            .send(ImportMessage::Header {
+                collection: collection.to_owned(),
+                header,
+            })
             .map_err(|_| TmError::WriterStopped)
     }
 
@@ -227,7 +237,8 @@ impl Tm {
                 writer: index_writer,
                 reader,
                 fields,
-                next_id: payload.map(|payload| payload.next_id).unwrap_or(1),
+                next_id: payload.as_ref().map_or(1, |payload| payload.next_id),
+                headers: payload.map(|payload| payload.headers).unwrap_or_default(),
             };
             let (sender, receiver) = std::sync::mpsc::channel();
             let handle = std::thread::Builder::new()
@@ -321,9 +332,25 @@ impl Tm {
         search::concordance(&self.reader.searcher(), &self.fields, query)
     }
 
+    /// The header of the TMX file last imported into `collection`, as of the last commit.
+    pub fn file_header(&self, collection: &str) -> Result<Option<FileHeader>, TmError> {
+        let searcher = self.reader.searcher();
+        Ok(writer::last_commit_payload(searcher.index())?
+            .and_then(|mut payload| payload.headers.remove(collection)))
+    }
+
     /// Number of stored units.
     pub fn count(&self) -> u64 {
         search::count(&self.reader.searcher())
+    }
+
+    /// Number of units in `collection`, or in the whole TM.
+    pub fn count_in(&self, collection: Option<&str>) -> Result<u64, TmError> {
+        let searcher = self.reader.searcher();
+        match collection {
+            Some(name) => search::count_in(&searcher, &self.fields, name),
+            None => Ok(search::count(&searcher)),
+        }
     }
 
     /// Visits every unit (of `collection`, if given) in id order, on one snapshot.

@@ -411,6 +411,15 @@ pub fn count(searcher: &Searcher) -> u64 {
     searcher.num_docs()
 }
 
+/// Number of units in `collection`.
+pub fn count_in(searcher: &Searcher, fields: &Fields, collection: &str) -> Result<u64, TmError> {
+    let query = TermQuery::new(
+        Term::from_field_text(fields.collection, collection),
+        IndexRecordOption::Basic,
+    );
+    Ok(searcher.search(&query, &tantivy::collector::Count)? as u64)
+}
+
 /// Calls `visit` with every unit (of `collection`, if given) in id order. Memory grows with
 /// the number of ids (16 bytes each), not with the size of the units.
 pub fn for_each_unit<F>(

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Text of one language in a unit. `lang` is the BCP 47 tag as given (`zh-CN`, `en-GB`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variant {
     pub lang: String,
     /// Plain text: what is scored, indexed and shown. Inline codes are left out of it.
@@ -17,6 +17,21 @@ pub struct Variant {
     pub props: Vec<Prop>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The TMX `tuv`'s attributes other than its language (dates, ids, usage count…), as
+    /// imported, written back on export.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmx_attributes: Vec<Prop>,
+}
+
+impl Variant {
+    /// Text without inline codes or TMX metadata.
+    pub fn plain(lang: &str, text: &str) -> Variant {
+        Variant {
+            lang: lang.to_owned(),
+            text: text.to_owned(),
+            ..Variant::default()
+        }
+    }
 }
 
 /// Review state of a unit: approved translations are preferred over drafts on equal score.
@@ -65,6 +80,19 @@ pub struct Prop {
     pub value: String,
 }
 
+/// The header of a TMX file imported into a collection (its attributes other than the
+/// creating tool and date, its `prop`s and `note`s), written back when that collection is
+/// exported. Kept in the index's commit payload, so it lands with the import's commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHeader {
+    #[serde(default)]
+    pub attributes: Vec<Prop>,
+    #[serde(default)]
+    pub props: Vec<Prop>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
 /// A stored translation unit. Serialized with MessagePack (named fields, so new optional
 /// fields can be added without rewriting the index) into the index's stored `unit` field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -93,6 +121,16 @@ pub struct Unit {
     pub props: Vec<Prop>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// How often the unit was used, as the tool that exported it counted (TMX `usagecount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_count: Option<u64>,
+    /// When it was last used (TMX `lastusagedate`), milliseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    /// The TMX `tu`'s other attributes (`datatype`, `segtype`, `o-tmf`…), as imported,
+    /// written back on export.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmx_attributes: Vec<Prop>,
 }
 
 impl Unit {
@@ -131,6 +169,9 @@ pub struct NewUnit {
     pub tuid: Option<String>,
     pub props: Vec<Prop>,
     pub notes: Vec<String>,
+    pub usage_count: Option<u64>,
+    pub last_used_at: Option<i64>,
+    pub tmx_attributes: Vec<Prop>,
 }
 
 impl NewUnit {
@@ -138,20 +179,8 @@ impl NewUnit {
     pub fn pair(source_lang: &str, source: &str, target_lang: &str, target: &str) -> Self {
         NewUnit {
             variants: vec![
-                Variant {
-                    lang: source_lang.to_owned(),
-                    text: source.to_owned(),
-                    markup: None,
-                    props: Vec::new(),
-                    notes: Vec::new(),
-                },
-                Variant {
-                    lang: target_lang.to_owned(),
-                    text: target.to_owned(),
-                    markup: None,
-                    props: Vec::new(),
-                    notes: Vec::new(),
-                },
+                Variant::plain(source_lang, source),
+                Variant::plain(target_lang, target),
             ],
             collection: crate::tm::DEFAULT_COLLECTION.to_owned(),
             document: None,
@@ -164,6 +193,9 @@ impl NewUnit {
             tuid: None,
             props: Vec::new(),
             notes: Vec::new(),
+            usage_count: None,
+            last_used_at: None,
+            tmx_attributes: Vec::new(),
         }
     }
 
@@ -187,6 +219,9 @@ impl NewUnit {
             tuid: self.tuid,
             props: self.props,
             notes: self.notes,
+            usage_count: self.usage_count,
+            last_used_at: self.last_used_at,
+            tmx_attributes: self.tmx_attributes,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! The commit payload records the next unit id and the analyzer version, so ids are never
 //! reused, even after the newest unit is deleted and its segment merged away.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::tm::schema::{self, Fields};
 use crate::tm::search;
-use crate::tm::unit::{same_content, NewUnit, Unit};
+use crate::tm::unit::{same_content, FileHeader, NewUnit, Unit};
 use crate::tm::TmError;
 
 /// A change to an existing unit, applied by the writer to the current stored version. It
@@ -60,6 +60,11 @@ pub(crate) enum Command {
 /// What an import feed sends to the writer.
 pub(crate) enum ImportMessage {
     Units(Vec<NewUnit>),
+    /// The imported file's header, kept for `collection` once the import commits.
+    Header {
+        collection: String,
+        header: FileHeader,
+    },
     /// The whole file was read: commit.
     Finished,
 }
@@ -76,6 +81,9 @@ pub struct ImportCounts {
 pub(crate) struct CommitPayload {
     pub next_id: u64,
     pub analyzer_version: u32,
+    /// Per collection, the header of the TMX file last imported into it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, FileHeader>,
 }
 
 /// Commands taken together into one commit at most. Bounds the time a single writer
@@ -87,6 +95,8 @@ pub(crate) struct WriterTask {
     pub reader: IndexReader,
     pub fields: Fields,
     pub next_id: u64,
+    /// The file headers of the last commit, rewritten into every commit's payload.
+    pub headers: BTreeMap<String, FileHeader>,
 }
 
 /// The answer to one command, held until the group's commit has succeeded.
@@ -95,9 +105,10 @@ enum PendingReply {
         oneshot::Sender<Result<Vec<AddOutcome>, TmError>>,
         Result<Vec<AddOutcome>, TmError>,
     ),
+    /// Boxed: a unit is large next to the other answers.
     Unit(
         oneshot::Sender<Result<Unit, TmError>>,
-        Result<Unit, TmError>,
+        Box<Result<Unit, TmError>>,
     ),
 }
 
@@ -109,7 +120,7 @@ impl PendingReply {
                 let _ = sender.send(result);
             }
             PendingReply::Unit(sender, result) => {
-                let _ = sender.send(result);
+                let _ = sender.send(*result);
             }
         }
     }
@@ -183,9 +194,12 @@ impl WriterTask {
                     edit,
                     changed_by,
                     reply,
-                } => PendingReply::Unit(reply, self.update(&mut state, id, edit, changed_by)),
+                } => PendingReply::Unit(
+                    reply,
+                    Box::new(self.update(&mut state, id, edit, changed_by)),
+                ),
                 Command::Delete { id, reply } => {
-                    PendingReply::Unit(reply, self.delete(&mut state, id))
+                    PendingReply::Unit(reply, Box::new(self.delete(&mut state, id)))
                 }
                 Command::Import { .. } => unreachable!("imports run on their own"),
             };
@@ -221,9 +235,17 @@ impl WriterTask {
         let mut seen: std::collections::HashSet<u128> = std::collections::HashSet::new();
         let empty_group = GroupState::default();
         let now = crate::tm::now_millis();
+        let mut header: Option<(String, FileHeader)> = None;
         let outcome = loop {
             let units = match chunks.recv() {
                 Ok(ImportMessage::Units(units)) => units,
+                Ok(ImportMessage::Header {
+                    collection,
+                    header: file_header,
+                }) => {
+                    header = Some((collection, file_header));
+                    continue;
+                }
                 Ok(ImportMessage::Finished) => break Ok(true),
                 Err(_) => break Ok(false),
             };
@@ -260,14 +282,21 @@ impl WriterTask {
                 break Err(error);
             }
         };
+        let headers_before = self.headers.clone();
         let committed = match outcome {
             Ok(true) if counts.imported == 0 => return Ok(counts),
-            Ok(true) => self.commit(),
+            Ok(true) => {
+                if let Some((collection, file_header)) = header {
+                    self.headers.insert(collection, file_header);
+                }
+                self.commit()
+            }
             Ok(false) => Err(TmError::ImportAborted),
             Err(error) => Err(error),
         };
         if let Err(error) = committed {
             self.next_id = next_id_before;
+            self.headers = headers_before;
             if let Err(rollback_error) = self.writer.rollback() {
                 tracing::error!(%rollback_error, "index rollback failed");
             }
@@ -280,6 +309,7 @@ impl WriterTask {
         let payload = CommitPayload {
             next_id: self.next_id,
             analyzer_version: schema::ANALYZER_VERSION,
+            headers: self.headers.clone(),
         };
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
