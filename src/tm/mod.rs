@@ -80,7 +80,7 @@ impl ImportFeed {
 pub const DEFAULT_COLLECTION: &str = "default";
 
 /// Memory budget of the index writer (split across its indexing threads).
-const WRITER_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+const WRITER_MEMORY_BYTES: usize = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TmError {
@@ -144,6 +144,20 @@ pub fn now_millis() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// Refuses an index built by another version of the analyzer.
+fn check_analyzer_version(index: &Index, dir: &Path) -> Result<(), TmError> {
+    match writer::last_commit_payload(index)? {
+        Some(payload) if payload.analyzer_version != schema::ANALYZER_VERSION => {
+            Err(TmError::AnalyzerMismatch {
+                dir: dir.to_owned(),
+                found: payload.analyzer_version,
+                expected: schema::ANALYZER_VERSION,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether to take the index writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
@@ -188,6 +202,8 @@ impl Tm {
             source: std::io::Error::other(error.to_string()),
         })? {
             let index = Index::open(directory)?;
+            // An index of another analyzer version has another schema too: say which.
+            check_analyzer_version(&index, dir)?;
             if index.schema() != schema {
                 return Err(TmError::Corrupt(format!(
                     "the index in {} has a different schema than this version of attache expects",
@@ -199,15 +215,6 @@ impl Tm {
             Index::create(directory, schema, index_settings())?
         };
         let payload = writer::last_commit_payload(&index)?;
-        if let Some(payload) = &payload {
-            if payload.analyzer_version != schema::ANALYZER_VERSION {
-                return Err(TmError::AnalyzerMismatch {
-                    dir: dir.to_owned(),
-                    found: payload.analyzer_version,
-                    expected: schema::ANALYZER_VERSION,
-                });
-            }
-        }
         let reader = index
             .reader_builder()
             .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)

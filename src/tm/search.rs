@@ -6,14 +6,17 @@
 
 use std::collections::BTreeSet;
 
-use tantivy::collector::{Count, DocSetCollector, FilterCollector, TopDocs};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::EnableScoring;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal};
+use tantivy::{TantivyDocument, Term};
 
-use crate::tm::schema::{bigram_term, length_key, token_term, Fields};
+use crate::tm::schema::{bigram_term, length_key, token_term, Fields, LENGTH_BITS};
 use crate::tm::unit::{Status, Unit, Variant};
 use crate::tm::TmError;
 use crate::{lang, text};
@@ -155,6 +158,132 @@ pub fn length_window(query_len: usize, min_score: u8) -> Option<(usize, usize)> 
     Some((shortest, longest))
 }
 
+/// Which documents may become lookup candidates: those whose `lengths` show a source text
+/// inside the length window and a text in the target language.
+struct CandidateFilter {
+    /// Inclusive range of `lengths` values for the source language.
+    source_window: (u64, u64),
+    /// The language bits of the target language's `lengths` values.
+    target_language: u64,
+}
+
+impl CandidateFilter {
+    fn accepts(&self, lengths: &Column<u64>, doc: DocId) -> bool {
+        let (mut source_fits, mut has_target) = (false, false);
+        for value in lengths.values_for_doc(doc) {
+            source_fits |= (self.source_window.0..=self.source_window.1).contains(&value);
+            has_target |= value >> LENGTH_BITS == self.target_language;
+        }
+        source_fits && has_target
+    }
+}
+
+/// A scored document, ordered by score, then by address (for a deterministic heap).
+#[derive(Clone, Copy, PartialEq)]
+struct Scored(Score, DocAddress);
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The best `limit` documents by BM25 that pass `filter`. The filter runs inside Tantivy's
+/// pruning loop (`Weight::for_each_pruning`), so on a pure disjunction block-max WAND skips
+/// every block that cannot beat the current `limit`-th score; and segments are searched one
+/// after the other with that threshold carried over (BM25 statistics are the searcher's, so
+/// scores compare across segments). A `FilterCollector` around `TopDocs` would score every
+/// matching document instead, and restart from zero in each segment.
+fn top_candidates(
+    searcher: &Searcher,
+    query: &dyn Query,
+    limit: usize,
+    filter: &CandidateFilter,
+) -> Result<Vec<DocAddress>, TmError> {
+    use std::cmp::Reverse;
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    // Min-heap of the best documents so far.
+    let mut best: std::collections::BinaryHeap<Reverse<Scored>> =
+        std::collections::BinaryHeap::with_capacity(limit + 1);
+    for (segment, reader) in searcher.segment_readers().iter().enumerate() {
+        let lengths: Column<u64> = reader.fast_fields().u64("lengths")?;
+        let alive = reader.alive_bitset();
+        let threshold = |best: &std::collections::BinaryHeap<Reverse<Scored>>| {
+            if best.len() < limit {
+                Score::MIN
+            } else {
+                best.peek().map_or(Score::MIN, |lowest| lowest.0 .0)
+            }
+        };
+        let start = threshold(&best);
+        weight.for_each_pruning(start, reader, &mut |doc, score| {
+            let alive = alive.is_none_or(|alive| alive.is_alive(doc));
+            if alive && filter.accepts(&lengths, doc) {
+                best.push(Reverse(Scored(
+                    score,
+                    DocAddress::new(segment as SegmentOrdinal, doc),
+                )));
+                if best.len() > limit {
+                    best.pop();
+                }
+            }
+            threshold(&best)
+        })?;
+    }
+    let mut ranked: Vec<Scored> = best.into_iter().map(|Reverse(scored)| scored).collect();
+    ranked.sort_by(|left, right| right.cmp(left));
+    Ok(ranked
+        .into_iter()
+        .map(|Scored(_, address)| address)
+        .collect())
+}
+
+/// A term found in more than this share of the units is too common to point at a match…
+const COMMON_TERM_SHARE: f64 = 0.002;
+/// …unless the TM is small, where every term is cheap.
+const COMMON_TERM_MIN_DOCS: u64 = 2_000;
+/// The rarest terms of a query are always kept, however common: at least this many…
+const ALWAYS_KEPT_TERMS: usize = 8;
+/// …and at least this share of them.
+const ALWAYS_KEPT_SHARE: f64 = 0.34;
+/// No more than this many terms are searched: the rarest. Block-max WAND re-sorts its terms at
+/// every step, so its cost grows faster than the number of terms.
+const MAX_TERMS: usize = 32;
+
+/// The query terms worth searching: common ones (in more than 0.2 % of the units) are left
+/// out, since they select nothing and dominate the cost of a large TM (block-max WAND walks
+/// their long posting lists), but the rarest third, and at least eight, are always kept.
+/// Terms in no unit are dropped: they cannot select anything.
+fn selective_terms(searcher: &Searcher, terms: BTreeSet<Term>) -> Result<Vec<Term>, TmError> {
+    let units = searcher.num_docs();
+    let common = ((units as f64 * COMMON_TERM_SHARE) as u64).max(COMMON_TERM_MIN_DOCS);
+    let mut by_rarity = Vec::with_capacity(terms.len());
+    for term in terms {
+        let frequency = searcher.doc_freq(&term)?;
+        if frequency > 0 {
+            by_rarity.push((frequency, term));
+        }
+    }
+    by_rarity.sort_by_key(|(frequency, _)| *frequency);
+    let always_kept =
+        ALWAYS_KEPT_TERMS.max((by_rarity.len() as f64 * ALWAYS_KEPT_SHARE).ceil() as usize);
+    Ok(by_rarity
+        .into_iter()
+        .enumerate()
+        .filter(|(rank, (frequency, _))| *rank < always_kept || *frequency <= common)
+        .take(MAX_TERMS)
+        .map(|(_, (_, term))| term)
+        .collect())
+}
+
 /// Fuzzy lookup: candidates from the index, re-ranked by the exact score.
 pub fn lookup(
     searcher: &Searcher,
@@ -186,7 +315,7 @@ pub fn lookup(
             ));
         }
     }
-    let should: Vec<(Occur, Box<dyn Query>)> = terms
+    let should: Vec<(Occur, Box<dyn Query>)> = selective_terms(searcher, terms)?
         .into_iter()
         .map(|term| {
             let query: Box<dyn Query> =
@@ -194,30 +323,45 @@ pub fn lookup(
             (Occur::Should, query)
         })
         .collect();
-    let mut clauses = common_filters(
-        fields,
-        &[&query.source_lang, &query.target_lang],
-        &query.collections,
-    );
-    clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
-    // The length window is checked on each matching document inside the collection (a fast
-    // field read), not as a range query: a range over a fast field scans the whole column.
+    // Languages are checked on each candidate inside the collection (the `lengths` fast field
+    // says which languages a unit has, and how long each text is), so the query stays a pure
+    // disjunction of terms and Tantivy can prune it with block-max WAND. Only what that field
+    // cannot tell — a region or script subtag (`zh-TW`), a collection — becomes a filter
+    // clause, which turns the pruning off.
+    let mut filters = Vec::new();
+    for tag in [&query.source_lang, &query.target_lang] {
+        if !lang::primary_subtag(tag).eq_ignore_ascii_case(tag.trim()) {
+            filters.extend(common_filters(fields, &[tag.as_str()], &[]));
+        }
+    }
+    filters.extend(common_filters(fields, &[], &query.collections));
+    let disjunction = BooleanQuery::new(should);
+    let search_query: Box<dyn Query> = if filters.is_empty() {
+        Box::new(disjunction)
+    } else {
+        filters.push((Occur::Must, Box::new(disjunction)));
+        Box::new(BooleanQuery::new(filters))
+    };
+    // The length window is exact: it never drops a source that can reach `min_score`.
     let (shortest, longest) =
         length_window(tokens.len(), query.min_score).unwrap_or((0, usize::MAX >> 1));
-    let (low, high) = (
-        length_key(&primary, shortest),
-        length_key(&primary, longest),
-    );
-    let in_window = FilterCollector::new(
-        "lengths".to_owned(),
-        move |value: u64| (low..=high).contains(&value),
-        TopDocs::with_limit(candidate_count(query.limit)).order_by_score(),
-    );
-    let candidates = searcher.search(&BooleanQuery::new(clauses), &in_window)?;
+    let filter = CandidateFilter {
+        source_window: (
+            length_key(&primary, shortest),
+            length_key(&primary, longest),
+        ),
+        target_language: length_key(&lang::primary_subtag(&query.target_lang), 0) >> LENGTH_BITS,
+    };
+    let candidates = top_candidates(
+        searcher,
+        search_query.as_ref(),
+        candidate_count(query.limit),
+        &filter,
+    )?;
 
     let scorer = text::QueryScorer::new(&query.text);
     let mut matches = Vec::new();
-    for (_, address) in candidates {
+    for address in candidates {
         let unit = fetch_unit(searcher, fields, address)?;
         let Some(target) = unit.variant_in(&query.target_lang).cloned() else {
             continue;

@@ -86,6 +86,11 @@ pub(crate) struct CommitPayload {
     pub headers: BTreeMap<String, FileHeader>,
 }
 
+/// An import of at least this many units is followed by a merge of all segments into one, in
+/// the background: a lookup then walks one posting list per term instead of one per segment
+/// (at 1M units, five segments cost about a third of the lookup time).
+const MERGE_AFTER_IMPORT_UNITS: usize = 50_000;
+
 /// Commands taken together into one commit at most. Bounds the time a single writer
 /// acknowledgement can wait behind others.
 const MAX_COMMANDS_PER_COMMIT: usize = 512;
@@ -302,7 +307,41 @@ impl WriterTask {
             }
             return Err(error);
         }
+        if counts.imported >= MERGE_AFTER_IMPORT_UNITS {
+            self.merge_all_in_background();
+        }
         Ok(counts)
+    }
+
+    /// Starts merging every committed segment into one and reloads the reader once the merged
+    /// segment is published. The merge keeps the commit payload, and writes go on meanwhile.
+    fn merge_all_in_background(&mut self) {
+        let segments: Vec<_> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.segment_id())
+            .collect();
+        if segments.len() < 2 {
+            return;
+        }
+        let merging = self.writer.merge(&segments);
+        let reader = self.reader.clone();
+        let spawned = std::thread::Builder::new()
+            .name("index-merge".to_owned())
+            .spawn(move || match merging.wait() {
+                Ok(_) => {
+                    if let Err(error) = reader.reload() {
+                        tracing::warn!(%error, "reloading after a merge failed");
+                    }
+                }
+                // Another merge may hold some of the segments; the index stays as it is.
+                Err(error) => tracing::info!(%error, "merge after import not done"),
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot start the merge thread");
+        }
     }
 
     fn commit(&mut self) -> Result<(), TmError> {
