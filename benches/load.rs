@@ -12,12 +12,16 @@
 //!   by `../shared/bench/corpus.py` into `target/bench-tm-<size>` unless it is there already
 //!   (`ATTACHE_BENCH_DIR` names another folder). `benches/en_queries.py` makes its
 //!   English-source twin (`<dir>-en`) for en→zh lookups.
+//! - `ATTACHE_BENCH_SEED` (the kit's default, 20261127): another seed makes another TM and
+//!   query set (give `ATTACHE_BENCH_DIR` too, e.g. `target/bench-tm-1000000-seed7`).
 //! - `ATTACHE_BENCH_CLIENTS` (`1,8`): the concurrent clients of each run.
 //! - `ATTACHE_BENCH_TMX=1`: also time the import of the same TM as TMX, into a second server.
 //! - `ATTACHE_BENCH_PEERS` (`pg`, `scan 40`, …, `;`-separated): peers run by
 //!   `../shared/bench/peers.py` on the same folders after Attaché is stopped.
 //! - `ATTACHE_BENCH_INDEX`: a data directory kept between runs; when it already holds the
 //!   TM, the import is skipped (for tuning lookups without re-importing).
+//! - `ATTACHE_BENCH_RECALL=0`: skip the exhaustive truth (minutes at 5M pairs); recall is then
+//!   not reported.
 //!
 //! The exhaustive truth is computed once per folder with Attaché's own scorer (pinned to the
 //! reference implementation by the golden test) and kept as `truth-attache.tsv`; the kit's
@@ -99,8 +103,11 @@ fn exhaustive_truth(sources: &[String], queries: &[String]) -> Vec<(u8, i64)> {
     truth
 }
 
-/// The truth of `dir`, computed once and kept beside the TM.
-fn truth_of(dir: &Path, queries: &[String]) -> Vec<u8> {
+/// The truth of `dir`, computed once and kept beside the TM (empty when recall is not wanted).
+fn truth_of(dir: &Path, queries: &[String], wanted: bool) -> Vec<u8> {
+    if !wanted {
+        return Vec::new();
+    }
     let cached = dir.join("truth-attache.tsv");
     if let Ok(text) = std::fs::read_to_string(&cached) {
         let truth: Vec<u8> = text
@@ -241,16 +248,32 @@ async fn import(client: &reqwest::Client, base: &str, path: &Path, format: &str)
     started.elapsed().as_secs_f64()
 }
 
-async fn segment_count(client: &reqwest::Client, base: &str) -> u64 {
-    let health: serde_json::Value = client
+async fn health(client: &reqwest::Client, base: &str) -> serde_json::Value {
+    client
         .get(format!("{base}/health"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    health["segments"].as_u64().unwrap_or(0)
+        .unwrap()
+}
+
+async fn segment_count(client: &reqwest::Client, base: &str) -> u64 {
+    health(client, base).await["segments"].as_u64().unwrap_or(0)
+}
+
+/// Waits (up to five minutes) for the merge that follows a large import, so lookups are
+/// measured on the index as it will serve; the seconds it took.
+async fn settle(client: &reqwest::Client, base: &str) -> f64 {
+    let started = Instant::now();
+    while started.elapsed().as_secs() < 300 {
+        if health(client, base).await["index_segments"].as_u64() == Some(1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    started.elapsed().as_secs_f64()
 }
 
 /// The same TM as a TMX file (written once, with Attaché's TMX writer).
@@ -340,6 +363,8 @@ fn main() {
         .filter_map(|count| count.trim().parse().ok())
         .collect();
     let also_tmx = setting("ATTACHE_BENCH_TMX", 0u8) == 1;
+    let with_recall = setting("ATTACHE_BENCH_RECALL", 1u8) == 1;
+    let seed = setting("ATTACHE_BENCH_SEED", 20_261_127u64).to_string();
     let peers: Vec<String> = setting("ATTACHE_BENCH_PEERS", String::new())
         .split(';')
         .map(|peer| peer.trim().to_owned())
@@ -352,6 +377,8 @@ fn main() {
             &size.to_string(),
             "--queries",
             &query_count.to_string(),
+            "--seed",
+            &seed,
             "--out",
             dir.to_str().unwrap(),
         ];
@@ -360,13 +387,16 @@ fn main() {
     let en_dir = dir.with_file_name(format!("{}-en", dir.file_name().unwrap().to_string_lossy()));
     if !en_dir.join("queries.tsv").exists() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/en_queries.py");
-        eprint!("{}", python(&script, &[dir.to_str().unwrap()]));
+        eprint!(
+            "{}",
+            python(&script, &[dir.to_str().unwrap(), "--seed", &seed])
+        );
     }
     let sets: Vec<QuerySet> = [(&dir, "zh", "en"), (&en_dir, "en", "zh")]
         .into_iter()
         .map(|(folder, source_lang, target_lang)| {
             let queries = queries_of(folder);
-            let truth = truth_of(folder, &queries);
+            let truth = truth_of(folder, &queries, with_recall);
             QuerySet {
                 source_lang,
                 target_lang,
@@ -394,6 +424,11 @@ fn main() {
             println!(
                 "attache import tsv: {} pairs in {seconds:.1}s; server {}",
                 segment_count(&client, &server.base).await,
+                server.memory()
+            );
+            let merged = settle(&client, &server.base).await;
+            println!(
+                "attache merge after import: {merged:.1}s more, in the background; server {}",
                 server.memory()
             );
         } else {
@@ -436,17 +471,24 @@ fn main() {
                     .map(|(best, truth)| (*best, *truth))
                     .collect();
                 let hits = judged.iter().filter(|(best, truth)| best >= truth).count();
+                let recall = if set.truth.is_empty() {
+                    "not measured".to_owned()
+                } else {
+                    format!(
+                        "{hits}/{}={:.3}",
+                        judged.len(),
+                        hits as f64 / judged.len().max(1) as f64
+                    )
+                };
                 println!(
                     "attache-http {}→{} clients={count}: tm={tm_size} p50={:.2}ms p95={:.2}ms p99={:.2}ms \
-                     throughput={:.0}/s recall@1={hits}/{}={:.3}",
+                     throughput={:.0}/s recall@1={recall}",
                     set.source_lang,
                     set.target_lang,
                     percentile(&latencies, 50.0),
                     percentile(&latencies, 95.0),
                     percentile(&latencies, 99.0),
                     latencies.len() as f64 / wall,
-                    judged.len(),
-                    hits as f64 / judged.len().max(1) as f64
                 );
                 if count == 1 {
                     for ((query, got), want) in set.queries.iter().zip(&best).zip(&set.truth) {

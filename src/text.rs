@@ -76,6 +76,13 @@ fn is_separator_space(c: char) -> bool {
 /// The one normalization: Unicode NFKC (folds full-width Latin, digits and ASCII punctuation
 /// to half-width), then lowercase. Stored text is never changed; this is only for comparing.
 pub fn normalize(text: &str) -> String {
+    // Most stored text is already NFKC; the quick check spares re-composing it on every
+    // candidate a lookup scores. `Maybe` and `No` take the full path.
+    if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        return text.to_lowercase();
+    }
     let composed: String = text.nfkc().collect();
     composed.to_lowercase()
 }

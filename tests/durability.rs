@@ -153,3 +153,57 @@ async fn restart_keeps_the_memory_and_ids_are_never_reused() {
         .await;
     assert!(next["id"].as_u64().unwrap() > last_id, "an id was reused");
 }
+
+/// After a large import the segments are merged in the background; the merge must keep the
+/// commit payload (next unit id, TMX headers) and every unit, and survive a kill -9.
+#[tokio::test]
+async fn the_merge_after_a_large_import_keeps_every_unit_and_the_next_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    // 60,000 distinct pairs (over the 50,000 that trigger the merge): UN pairs, numbered.
+    let pairs: Vec<(String, String)> = un_pairs(3000)
+        .into_iter()
+        .flat_map(|(zh, en)| {
+            (0..20).map(move |copy| (format!("{zh}（第{copy}号）"), format!("{en} (No. {copy})")))
+        })
+        .collect();
+    let (status, report) = server
+        .import_tsv(&tsv_of(&pairs), "source_lang=zh&target_lang=en")
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let imported = report["imported"].as_u64().unwrap();
+    assert!(imported > 50_000, "{report}");
+
+    let mut merged = false;
+    for _ in 0..240 {
+        let (_, health) = server.get("/health").await;
+        if health["index_segments"] == 1 {
+            merged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        merged,
+        "the segments were not merged into one within a minute"
+    );
+    assert_eq!(server.segment_count().await, imported);
+    let found = server.lookup(&pairs[12_345].0).await;
+    assert_eq!(found["matches"][0]["score"], 100, "{found}");
+
+    server.kill9();
+    let server = Server::start(dir.path());
+    assert_eq!(server.segment_count().await, imported);
+    let (status, body) = server
+        .post_json(
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"合并之后的新句子。","target":"A new sentence after the merge."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["id"].as_u64().unwrap(),
+        imported + 1,
+        "ids must continue after the merge"
+    );
+}

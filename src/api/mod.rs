@@ -41,6 +41,9 @@ pub struct HealthResponse {
     status: &'static str,
     segments: u64,
     terms: usize,
+    /// Tantivy segments the index is in right now (after a large import they are merged into
+    /// one in the background; lookups are fastest once that is done).
+    index_segments: usize,
     version: &'static str,
 }
 
@@ -50,13 +53,15 @@ async fn health(
     format: WireFormat,
 ) -> Result<Reply<HealthResponse>, ApiError> {
     let tm = state.tm.clone();
-    let segments = tokio::task::spawn_blocking(move || tm.count()).await?;
+    let (segments, index_segments) =
+        tokio::task::spawn_blocking(move || (tm.count(), tm.index_segment_count())).await?;
     Ok(Reply::ok(
         format,
         HealthResponse {
             status: "ok",
             segments,
             terms: state.termbase.len(),
+            index_segments,
             version: env!("CARGO_PKG_VERSION"),
         },
     ))

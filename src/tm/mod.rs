@@ -351,6 +351,11 @@ impl Tm {
         search::count(&self.reader.searcher())
     }
 
+    /// Number of Tantivy segments in the current snapshot.
+    pub fn index_segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// Number of units in `collection`, or in the whole TM.
     pub fn count_in(&self, collection: Option<&str>) -> Result<u64, TmError> {
         let searcher = self.reader.searcher();

@@ -44,9 +44,27 @@ pub struct Match {
 
 /// How many candidates the index hands to the exact re-rank. Candidates are ranked by BM25
 /// over shared token bigrams; the exact score then decides. More candidates cost about
-/// 12 µs each (fetching the stored unit) and buy recall on near-repeat-heavy memories.
-fn candidate_count(limit: usize) -> usize {
-    (limit * 4).max(60)
+/// 12 µs each (fetching the stored unit) and buy recall on near-repeat-heavy memories. Short
+/// queries get more: their few terms rank many units alike (at 1M units, 60 candidates missed
+/// the best match of "This is a terrorist attack." among the many "This is a …" sentences).
+fn candidate_count(limit: usize, query_tokens: usize) -> usize {
+    if query_tokens <= SHORT_QUERY_TOKENS {
+        (limit * 8).max(120)
+    } else {
+        (limit * 4).max(60)
+    }
+}
+
+/// Queries of at most this many tokens are short (see [`candidate_count`]).
+const SHORT_QUERY_TOKENS: usize = 8;
+
+/// The best score a source of `stored` tokens can reach against a query of `query` tokens:
+/// at least `|query − stored|` edits apart, so at most `floor(100 × min / max)`.
+fn length_bound(query: usize, stored: usize) -> u8 {
+    if query == 0 || stored == 0 {
+        return 0;
+    }
+    (100 * query.min(stored) / query.max(stored)) as u8
 }
 
 /// Decodes the stored unit of a document.
@@ -163,24 +181,37 @@ pub fn length_window(query_len: usize, min_score: u8) -> Option<(usize, usize)> 
 struct CandidateFilter {
     /// Inclusive range of `lengths` values for the source language.
     source_window: (u64, u64),
+    /// The `lengths` value of a source exactly as long as the query.
+    query_key: u64,
     /// The language bits of the target language's `lengths` values.
     target_language: u64,
 }
 
 impl CandidateFilter {
-    fn accepts(&self, lengths: &Column<u64>, doc: DocId) -> bool {
-        let (mut source_fits, mut has_target) = (false, false);
+    /// For a document that may be a candidate, the token count of its source text closest to
+    /// the query's (a unit can hold several texts in one language).
+    fn accepts(&self, lengths: &Column<u64>, doc: DocId) -> Option<usize> {
+        let mut closest: Option<u64> = None;
+        let mut has_target = false;
         for value in lengths.values_for_doc(doc) {
-            source_fits |= (self.source_window.0..=self.source_window.1).contains(&value);
+            if (self.source_window.0..=self.source_window.1).contains(&value)
+                && closest.is_none_or(|best| {
+                    value.abs_diff(self.query_key) < best.abs_diff(self.query_key)
+                })
+            {
+                closest = Some(value);
+            }
             has_target |= value >> LENGTH_BITS == self.target_language;
         }
-        source_fits && has_target
+        let closest = closest.filter(|_| has_target)?;
+        Some((closest & ((1 << LENGTH_BITS) - 1)) as usize)
     }
 }
 
-/// A scored document, ordered by score, then by address (for a deterministic heap).
+/// A scored document (with its source's token count), ordered by score, then by address
+/// (for a deterministic heap).
 #[derive(Clone, Copy, PartialEq)]
-struct Scored(Score, DocAddress);
+struct Scored(Score, DocAddress, usize);
 
 impl Eq for Scored {}
 
@@ -192,11 +223,15 @@ impl PartialOrd for Scored {
 
 impl Ord for Scored {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0).then(other.1.cmp(&self.1))
+        self.0
+            .total_cmp(&other.0)
+            .then(other.1.cmp(&self.1))
+            .then(other.2.cmp(&self.2))
     }
 }
 
-/// The best `limit` documents by BM25 that pass `filter`. The filter runs inside Tantivy's
+/// The best `limit` documents by BM25 that pass `filter`, best first, with the token count of
+/// their source. The filter runs inside Tantivy's
 /// pruning loop (`Weight::for_each_pruning`), so on a pure disjunction block-max WAND skips
 /// every block that cannot beat the current `limit`-th score; and segments are searched one
 /// after the other with that threshold carried over (BM25 statistics are the searcher's, so
@@ -207,7 +242,7 @@ fn top_candidates(
     query: &dyn Query,
     limit: usize,
     filter: &CandidateFilter,
-) -> Result<Vec<DocAddress>, TmError> {
+) -> Result<Vec<(DocAddress, usize)>, TmError> {
     use std::cmp::Reverse;
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     // Min-heap of the best documents so far.
@@ -226,10 +261,11 @@ fn top_candidates(
         let start = threshold(&best);
         weight.for_each_pruning(start, reader, &mut |doc, score| {
             let alive = alive.is_none_or(|alive| alive.is_alive(doc));
-            if alive && filter.accepts(&lengths, doc) {
+            if let Some(source_tokens) = filter.accepts(&lengths, doc).filter(|_| alive) {
                 best.push(Reverse(Scored(
                     score,
                     DocAddress::new(segment as SegmentOrdinal, doc),
+                    source_tokens,
                 )));
                 if best.len() > limit {
                     best.pop();
@@ -242,7 +278,7 @@ fn top_candidates(
     ranked.sort_by(|left, right| right.cmp(left));
     Ok(ranked
         .into_iter()
-        .map(|Scored(_, address)| address)
+        .map(|Scored(_, address, source_tokens)| (address, source_tokens))
         .collect())
 }
 
@@ -350,18 +386,27 @@ pub fn lookup(
             length_key(&primary, shortest),
             length_key(&primary, longest),
         ),
+        query_key: length_key(&primary, tokens.len()),
         target_language: length_key(&lang::primary_subtag(&query.target_lang), 0) >> LENGTH_BITS,
     };
     let candidates = top_candidates(
         searcher,
         search_query.as_ref(),
-        candidate_count(query.limit),
+        candidate_count(query.limit, tokens.len()),
         &filter,
     )?;
 
     let scorer = text::QueryScorer::new(&query.text);
     let mut matches = Vec::new();
-    for address in candidates {
+    // Scores of the matches so far, best first: once `limit` are found, a candidate whose
+    // length alone keeps it below the `limit`-th is not fetched (it cannot enter the answer).
+    let mut found_scores: Vec<u8> = Vec::new();
+    for (address, source_tokens) in candidates {
+        if found_scores.len() >= query.limit
+            && length_bound(tokens.len(), source_tokens) < found_scores[query.limit - 1]
+        {
+            continue;
+        }
         let unit = fetch_unit(searcher, fields, address)?;
         let Some(target) = unit.variant_in(&query.target_lang).cloned() else {
             continue;
@@ -377,6 +422,8 @@ pub fn lookup(
             continue;
         }
         let source = source.clone();
+        let rank = found_scores.partition_point(|better| *better >= score);
+        found_scores.insert(rank, score);
         matches.push(Match {
             score,
             source,
@@ -607,7 +654,36 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::length_window;
+    use super::{length_bound, length_window};
+
+    /// Skipping a candidate by its length is safe only if no text of that length scores more.
+    #[test]
+    fn length_bound_is_never_below_the_real_score() {
+        let texts = [
+            "会议由昌平区委书记主持。",
+            "会议由昌平区委副书记主持。",
+            "会议由区委书记主持",
+            "中方愿同各方一道努力，推动构建人类命运共同体。",
+            "The meeting was chaired by the Secretary of the CPC Changping District Committee.",
+            "The meeting was chaired by the Secretary.",
+            "meeting chaired",
+            "一带一路",
+            "一带一路。",
+        ];
+        for query in texts {
+            for stored in texts {
+                let (query_tokens, stored_tokens) = (
+                    crate::text::tokens(query).len(),
+                    crate::text::tokens(stored).len(),
+                );
+                let score = crate::text::score(query, stored);
+                assert!(
+                    score <= length_bound(query_tokens, stored_tokens),
+                    "{query:?} / {stored:?}: score {score} above the bound"
+                );
+            }
+        }
+    }
 
     /// The window is exactly the lengths whose best possible score reaches the threshold.
     #[test]

@@ -310,6 +310,7 @@ impl WriterTask {
         if counts.imported >= MERGE_AFTER_IMPORT_UNITS {
             self.merge_all_in_background();
         }
+        release_freed_memory();
         Ok(counts)
     }
 
@@ -335,6 +336,7 @@ impl WriterTask {
                     if let Err(error) = reader.reload() {
                         tracing::warn!(%error, "reloading after a merge failed");
                     }
+                    release_freed_memory();
                 }
                 // Another merge may hold some of the segments; the index stays as it is.
                 Err(error) => tracing::info!(%error, "merge after import not done"),
@@ -479,6 +481,18 @@ impl WriterTask {
         state.units.insert(id, None);
         state.changed = true;
         Ok(unit)
+    }
+}
+
+/// Returns memory freed after an import or a merge to the system. Tantivy's indexing arena
+/// (hundreds of MiB during a large import) is freed when a segment is written, but glibc keeps
+/// freed memory in its heaps, so without this a server that imported once would hold it while
+/// serving.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and shrinks glibc's own heaps; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
