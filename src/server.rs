@@ -43,6 +43,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tm: tm.clone(),
         termbase,
         config: Arc::new(config),
+        metrics: Arc::default(),
     };
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -9,6 +9,7 @@ mod concordance;
 mod durability;
 mod files;
 mod lookup;
+mod observe;
 mod protocols;
 mod recall;
 mod segments;

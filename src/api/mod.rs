@@ -7,6 +7,7 @@
 pub mod compat;
 pub mod error;
 pub mod files;
+pub mod observe;
 pub mod openapi;
 pub mod params;
 pub mod segments;
@@ -20,7 +21,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::termbase::Termbase;
@@ -34,6 +34,7 @@ pub struct AppState {
     pub tm: Arc<Tm>,
     pub termbase: Arc<Termbase>,
     pub config: Arc<Config>,
+    pub metrics: Arc<observe::Metrics>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -104,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/qa", post(terms::check))
         .route("/api/v1/termbase/export", get(terms::export))
         .route("/health", get(health))
+        .route("/ready", get(observe::ready))
+        .route("/metrics", get(observe::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route(
             "/tmserver/{source_lang}/{target_lang}/unit/{*text}",
@@ -130,11 +133,16 @@ pub fn router(state: AppState) -> Router {
                 ),
             )
         })
-        .with_state(state)
         .layer(CatchPanicLayer::custom(|_panic| {
             axum::response::IntoResponse::into_response(ApiError::internal(
                 "the server hit an internal error while handling this request",
             ))
         }))
-        .layer(TraceLayer::new_for_http())
+        // Outside the panic catcher, so a panic's 500 is counted, logged and carries the
+        // request id too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::track,
+        ))
+        .with_state(state)
 }

@@ -10,8 +10,9 @@ pub mod unit;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::Sender;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use tantivy::directory::error::LockError;
@@ -174,6 +175,8 @@ pub struct Tm {
     fields: Fields,
     commands: Mutex<Option<Sender<Command>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Commits made by the writer since the index was opened.
+    commits: Arc<AtomicU64>,
 }
 
 impl Tm {
@@ -230,6 +233,7 @@ impl Tm {
             fields: fields.clone(),
             commands: Mutex::new(None),
             writer_thread: Mutex::new(None),
+            commits: Arc::default(),
         };
         if mode == OpenMode::ReadWrite {
             let index_writer = index
@@ -246,6 +250,7 @@ impl Tm {
                 fields,
                 next_id: payload.as_ref().map_or(1, |payload| payload.next_id),
                 headers: payload.map(|payload| payload.headers).unwrap_or_default(),
+                commits: tm.commits.clone(),
             };
             let (sender, receiver) = std::sync::mpsc::channel();
             let handle = std::thread::Builder::new()
@@ -349,6 +354,27 @@ impl Tm {
     /// Number of stored units.
     pub fn count(&self) -> u64 {
         search::count(&self.reader.searcher())
+    }
+
+    /// Commits made since the index was opened.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether writes can be taken: the index is open for writing and its writer runs.
+    pub fn accepts_writes(&self) -> bool {
+        let has_channel = self
+            .commands
+            .lock()
+            .expect("command channel lock")
+            .is_some();
+        let running = self
+            .writer_thread
+            .lock()
+            .expect("writer thread lock")
+            .as_ref()
+            .is_some_and(|handle| !handle.is_finished());
+        has_channel && running
     }
 
     /// Number of Tantivy segments in the current snapshot.

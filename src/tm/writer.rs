@@ -102,6 +102,8 @@ pub(crate) struct WriterTask {
     pub next_id: u64,
     /// The file headers of the last commit, rewritten into every commit's payload.
     pub headers: BTreeMap<String, FileHeader>,
+    /// Counts commits, for the metrics.
+    pub commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The answer to one command, held until the group's commit has succeeded.
@@ -355,6 +357,8 @@ impl WriterTask {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&payload).expect("payload serializes"));
         prepared.commit()?;
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.reader.reload()?;
         Ok(())
     }
