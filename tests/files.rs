@@ -545,7 +545,7 @@ async fn code_penalty_reports_inline_code_differences_without_changing_the_score
             let (status, body) = server
                 .post_json(
                     "/api/v1/lookup",
-                    serde_json::json!({"text": text, "source_lang": "zh", "target_lang": "en"}),
+                    serde_json::json!({"text": text, "source_lang": "zh", "target_lang": "en", "placeholders": true}),
                 )
                 .await;
             assert_eq!(status, 200, "{body}");
@@ -572,11 +572,28 @@ async fn code_penalty_reports_inline_code_differences_without_changing_the_score
     );
     assert_eq!(moved["source_tagged"], "{1}中方{/1}愿同各方一道努力。{2/}");
 
+    // Without `placeholders`, braces are text: a software string `{0}` matches itself.
+    let (status, body) = server
+        .post_json(
+            "/api/v1/segments",
+            serde_json::json!({"source_lang":"zh","target_lang":"en","source":"删除{0}？","target":"Delete {0}?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            serde_json::json!({"text": "删除{0}？", "source_lang": "zh", "target_lang": "en"}),
+        )
+        .await;
+    assert_eq!(body["matches"][0]["score"], 100, "{body}");
+    assert_eq!(body["matches"][0]["target"], "Delete {0}?");
+
     // A text of placeholders only is refused, naming the field.
     let (status, body) = server
         .post_json(
             "/api/v1/lookup",
-            serde_json::json!({"text": "{1}{/1}", "source_lang": "zh", "target_lang": "en"}),
+            serde_json::json!({"text": "{1}{/1}", "source_lang": "zh", "target_lang": "en", "placeholders": true}),
         )
         .await;
     assert_eq!(status, 400);
@@ -614,7 +631,7 @@ async fn xliff_inline_codes_are_kept_and_exported_as_tmx_codes() {
     let (status, body) = server
         .post_json(
             "/api/v1/lookup",
-            serde_json::json!({"text": "{1}会议{/1}由区委书记主持。{2/}", "source_lang": "zh", "target_lang": "en"}),
+            serde_json::json!({"text": "{1}会议{/1}由区委书记主持。{2/}", "source_lang": "zh", "target_lang": "en", "placeholders": true}),
         )
         .await;
     assert_eq!(status, 200);

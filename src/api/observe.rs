@@ -135,7 +135,13 @@ pub async fn track(State(state): State<AppState>, mut request: Request, next: Ne
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         request.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
-    let method = request.method().to_string();
+    // Only the standard methods become label values: any token is a valid method, and each
+    // new label value would be a new series kept for ever.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => known,
+        _ => "OTHER",
+    }
+    .to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

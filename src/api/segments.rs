@@ -74,6 +74,9 @@ pub struct LookupRequest {
     collections: Option<Vec<String>>,
     /// Also recognize glossary terms in `text`.
     terms: Option<bool>,
+    /// `text` carries inline codes as placeholders (`{1}`, `{/1}`, `{2/}`): take them out of
+    /// the looked-up text and report `code_penalty` against them.
+    placeholders: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -166,7 +169,12 @@ pub fn lookup_query(
 ) -> Result<(LookupQuery, Vec<inline::Code>), ApiError> {
     let limits = &state.config.limits;
     let text = require("text", request.text)?;
-    let (text, codes) = plain_query_text("text", &text, limits.max_text_chars)?;
+    let (text, codes) = plain_query_text(
+        "text",
+        &text,
+        limits.max_text_chars,
+        request.placeholders.unwrap_or(false),
+    )?;
     let source_lang = require("source_lang", request.source_lang)?;
     check_lang("source_lang", &source_lang)?;
     let target_lang = require("target_lang", request.target_lang)?;
@@ -183,13 +191,18 @@ pub fn lookup_query(
     Ok((query, codes))
 }
 
-/// Checks a query text and takes its inline-code placeholders out of it.
+/// Checks a query text and, when the client says it carries placeholders, takes them out.
+/// Without that, braces are text: `{0}` in a software string must still match itself.
 fn plain_query_text(
     field: &str,
     text: &str,
     max_chars: usize,
+    placeholders: bool,
 ) -> Result<(String, Vec<inline::Code>), ApiError> {
     check_text(field, text, max_chars)?;
+    if !placeholders {
+        return Ok((text.to_owned(), Vec::new()));
+    }
     let (plain, codes) = inline::split_placeholders(text);
     if plain.trim().is_empty() {
         return Err(ApiError::invalid_field(
@@ -279,6 +292,8 @@ pub struct BatchLookupRequest {
     min_score: Option<f64>,
     limit: Option<i64>,
     collections: Option<Vec<String>>,
+    /// The texts carry inline codes as placeholders (see the single lookup).
+    placeholders: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -321,8 +336,12 @@ pub async fn lookup_batch(
     let mut plain_texts = Vec::with_capacity(texts.len());
     let mut query_codes = Vec::with_capacity(texts.len());
     for (index, text) in texts.iter().enumerate() {
-        let (plain, codes) =
-            plain_query_text(&format!("texts[{index}]"), text, limits.max_text_chars)?;
+        let (plain, codes) = plain_query_text(
+            &format!("texts[{index}]"),
+            text,
+            limits.max_text_chars,
+            request.placeholders.unwrap_or(false),
+        )?;
         plain_texts.push(plain);
         query_codes.push(codes);
     }

@@ -204,8 +204,24 @@ impl Content {
         }
     }
 
-    /// The TMX markup, when the content had codes.
-    fn into_parts(self) -> (String, Option<String>) {
+    /// The TMX markup, when the content had codes. An opening code whose closing code is not
+    /// in this segment (XLIFF 2.0 lets `sc` and `ec` sit in different segments of a unit)
+    /// becomes an isolated `it`: TMX requires a `bpt` and its `ept` in one segment.
+    fn into_parts(mut self) -> (String, Option<String>) {
+        for number in self.pair_numbers.values() {
+            let opening = format!("<bpt i=\"{number}\">");
+            if let Some(start) = self.markup.find(&opening) {
+                // The code's content is escaped text, so its end tag is the next `</bpt>`.
+                if let Some(end) = self.markup[start..].find("</bpt>").map(|at| start + at) {
+                    self.markup
+                        .replace_range(end..end + "</bpt>".len(), "</it>");
+                    self.markup.replace_range(
+                        start..start + opening.len(),
+                        &format!("<it pos=\"begin\" x=\"{number}\">"),
+                    );
+                }
+            }
+        }
         let markup = self.has_codes.then(|| self.markup.trim().to_owned());
         (self.text, markup)
     }
@@ -569,6 +585,22 @@ mod tests {
             crate::formats::inline::placeholder_text(markup),
             "{1}Bold{/1} text, term."
         );
+    }
+
+    #[test]
+    fn a_start_code_closed_in_another_segment_becomes_an_isolated_code() {
+        let document = r#"<xliff xmlns="urn:oasis:names:tc:xliff:document:2.0" version="2.0" srcLang="zh" trgLang="en">
+ <file id="f1"><unit id="u1">
+  <segment state="final"><source><sc id="b"/>第一句。</source><target><sc id="b"/>First.</target></segment>
+  <segment state="final"><source>第二句。<ec startRef="b"/></source><target>Second.<ec startRef="b"/></target></segment>
+ </unit></file>
+</xliff>"#;
+        let (units, _) = units(document, None);
+        let first = units[0].variants[1].markup.as_deref().unwrap();
+        assert!(first.starts_with(r#"<it pos="begin" x="1">"#), "{first}");
+        assert!(!first.contains("bpt"), "{first}");
+        let second = units[1].variants[1].markup.as_deref().unwrap();
+        assert!(second.contains(r#"<it pos="end""#), "{second}");
     }
 
     #[test]

@@ -236,6 +236,18 @@ impl WriterTask {
     /// is rolled back. Memory stays bounded: Tantivy flushes segments within its budget, and
     /// duplicates inside the file are recognized by their 128-bit content hash alone.
     fn run_import(&mut self, chunks: Receiver<ImportMessage>) -> Result<ImportCounts, TmError> {
+        // No merges of the import's own segments while it runs: a large import is merged
+        // whole at the end, and a policy merge started meanwhile would hold some of its
+        // segments and make that merge fail.
+        self.writer
+            .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        let result = self.import_units(chunks);
+        self.writer
+            .set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
+        result
+    }
+
+    fn import_units(&mut self, chunks: Receiver<ImportMessage>) -> Result<ImportCounts, TmError> {
         let next_id_before = self.next_id;
         let mut counts = ImportCounts::default();
         // Content keys of the units this import added (128-bit hashes, 16 bytes each).
@@ -311,8 +323,8 @@ impl WriterTask {
         }
         if counts.imported >= MERGE_AFTER_IMPORT_UNITS {
             self.merge_all_in_background();
+            release_freed_memory();
         }
-        release_freed_memory();
         Ok(counts)
     }
 
