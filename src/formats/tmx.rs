@@ -19,7 +19,7 @@ use quick_xml::Reader;
 use time::macros::format_description;
 use time::PrimitiveDateTime;
 
-use super::xml::{locate_offsets, next_event, open_decoded_counting, XmlError};
+use super::xml::{locate_offsets, next_event, open_decoded_counting, resolve_reference, XmlError};
 use super::{text_problem, FormatError, ImportOptions, Parsed, Skipped};
 use crate::tm::{FileHeader, NewUnit, Origin, Prop, Status, Unit, Variant};
 
@@ -457,29 +457,11 @@ fn read<R: BufRead>(
                 append_text(&mut capture, &mut seg_text, code_depth, &content);
             }
             Event::GeneralRef(ref reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(character)) => character.to_string(),
-                    Ok(None) => {
-                        let name: &str = reference;
-                        match quick_xml::escape::resolve_predefined_entity(name) {
-                            Some(value) => value.to_owned(),
-                            None => {
-                                return Err(XmlError::Syntax {
-                                    offset: event_offset,
-                                    message: format!(
-                                        "undefined entity &{name}; (entities are not expanded)"
-                                    ),
-                                })
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        return Err(XmlError::Syntax {
-                            offset: event_offset,
-                            message: format!("bad character reference: {error}"),
-                        })
-                    }
-                };
+                let resolved =
+                    resolve_reference(reference).map_err(|message| XmlError::Syntax {
+                        offset: event_offset,
+                        message,
+                    })?;
                 append_text(&mut capture, &mut seg_text, code_depth, &resolved);
             }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
@@ -600,6 +582,52 @@ fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(text)
 }
 
+/// `<note>`s, each after `indent` and followed by `end`.
+fn write_notes<W: Write>(
+    out: &mut W,
+    indent: &str,
+    notes: &[String],
+    end: &str,
+) -> std::io::Result<()> {
+    for note in notes {
+        write!(out, "{indent}<note>{}</note>{end}", escape(note))?;
+    }
+    Ok(())
+}
+
+/// `<prop type="kind">value</prop>`s, each after `indent` and followed by `end`.
+fn write_props<'a, W: Write>(
+    out: &mut W,
+    indent: &str,
+    props: impl IntoIterator<Item = (&'a str, &'a str)>,
+    end: &str,
+) -> std::io::Result<()> {
+    for (kind, value) in props {
+        write!(
+            out,
+            "{indent}<prop type=\"{}\">{}</prop>{end}",
+            escape(kind),
+            escape(value)
+        )?;
+    }
+    Ok(())
+}
+
+/// Kept attributes among those TMX 1.4 allows on the element, so an export stays valid.
+fn write_allowed_attributes<W: Write>(
+    out: &mut W,
+    attributes: &[Prop],
+    allowed: &[&str],
+) -> std::io::Result<()> {
+    for attribute in attributes
+        .iter()
+        .filter(|attribute| allowed.contains(&attribute.kind.as_str()))
+    {
+        write!(out, " {}=\"{}\"", attribute.kind, escape(&attribute.value))?;
+    }
+    Ok(())
+}
+
 impl<W: Write> TmxWriter<W> {
     /// Writes the prologue and header. `source_lang` is the header's `srclang` (`*all*`
     /// when units may have any source language). `imported` is the header of the file the
@@ -653,17 +681,12 @@ impl<W: Write> TmxWriter<W> {
             None => out.write_all(b"/>\n")?,
             Some(header) => {
                 out.write_all(b">\n")?;
-                for note in &header.notes {
-                    writeln!(out, "    <note>{}</note>", escape(note))?;
-                }
-                for prop in &header.props {
-                    writeln!(
-                        out,
-                        "    <prop type=\"{}\">{}</prop>",
-                        escape(&prop.kind),
-                        escape(&prop.value)
-                    )?;
-                }
+                write_notes(&mut out, "    ", &header.notes, "\n")?;
+                let props = header
+                    .props
+                    .iter()
+                    .map(|prop| (prop.kind.as_str(), prop.value.as_str()));
+                write_props(&mut out, "    ", props, "\n")?;
                 out.write_all(b"  </header>\n")?;
             }
         }
@@ -693,17 +716,9 @@ impl<W: Write> TmxWriter<W> {
         if let Some(last_used) = unit.last_used_at {
             write!(out, " lastusagedate=\"{}\"", format_tmx_date(last_used))?;
         }
-        for attribute in unit
-            .tmx_attributes
-            .iter()
-            .filter(|attribute| TU_ATTRIBUTES.contains(&attribute.kind.as_str()))
-        {
-            write!(out, " {}=\"{}\"", attribute.kind, escape(&attribute.value))?;
-        }
+        write_allowed_attributes(out, &unit.tmx_attributes, &TU_ATTRIBUTES)?;
         out.write_all(b">\n")?;
-        for note in &unit.notes {
-            writeln!(out, "      <note>{}</note>", escape(note))?;
-        }
+        write_notes(out, "      ", &unit.notes, "\n")?;
         let mut props: Vec<(&str, &str)> = vec![
             (PROP_COLLECTION, unit.collection.as_str()),
             (PROP_STATUS, unit.status.as_str()),
@@ -717,14 +732,7 @@ impl<W: Write> TmxWriter<W> {
                 .iter()
                 .map(|prop| (prop.kind.as_str(), prop.value.as_str())),
         );
-        for (kind, value) in props {
-            writeln!(
-                out,
-                "      <prop type=\"{}\">{}</prop>",
-                escape(kind),
-                escape(value)
-            )?;
-        }
+        write_props(out, "      ", props, "\n")?;
         for variant in &unit.variants {
             let seg = match &variant.markup {
                 // Imported inline codes go back exactly as they came.
@@ -732,25 +740,14 @@ impl<W: Write> TmxWriter<W> {
                 None => escape(&variant.text),
             };
             write!(out, "      <tuv xml:lang=\"{}\"", escape(&variant.lang))?;
-            for attribute in variant
-                .tmx_attributes
-                .iter()
-                .filter(|attribute| TUV_ATTRIBUTES.contains(&attribute.kind.as_str()))
-            {
-                write!(out, " {}=\"{}\"", attribute.kind, escape(&attribute.value))?;
-            }
+            write_allowed_attributes(out, &variant.tmx_attributes, &TUV_ATTRIBUTES)?;
             out.write_all(b">")?;
-            for note in &variant.notes {
-                write!(out, "<note>{}</note>", escape(note))?;
-            }
-            for prop in &variant.props {
-                write!(
-                    out,
-                    "<prop type=\"{}\">{}</prop>",
-                    escape(&prop.kind),
-                    escape(&prop.value)
-                )?;
-            }
+            write_notes(out, "", &variant.notes, "")?;
+            let props = variant
+                .props
+                .iter()
+                .map(|prop| (prop.kind.as_str(), prop.value.as_str()));
+            write_props(out, "", props, "")?;
             writeln!(out, "<seg>{seg}</seg></tuv>")?;
         }
         out.write_all(b"    </tu>\n")
@@ -766,6 +763,25 @@ impl<W: Write> TmxWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_header_is_kept_with_its_notes_and_props() {
+        let document = r#"<tmx version="1.4"><header creationtool="t" creationtoolversion="1" segtype="block" o-tmf="x" adminlang="en" srclang="zh-CN" datatype="html" bogus="dropped"><note>desk</note><prop type="x-client">MFA</prop></header><body/></tmx>"#;
+        let (parsed, _) = read(
+            document.as_bytes(),
+            &ImportOptions::for_tests(1000),
+            Parsed::default(),
+        )
+        .unwrap_or_else(|_| panic!("reads"));
+        let header = parsed.header.expect("a header");
+        assert_eq!(header.notes, ["desk"]);
+        assert_eq!(header.props[0].kind, "x-client");
+        let names: Vec<&str> = header.attributes.iter().map(|a| a.kind.as_str()).collect();
+        assert!(
+            names.contains(&"segtype") && !names.contains(&"bogus"),
+            "{names:?}"
+        );
+    }
 
     #[test]
     fn tmx_dates_round_trip() {
