@@ -91,6 +91,7 @@ fn lookup_benches(criterion: &mut Criterion) {
                 min_score: 50,
                 limit: 5,
                 collections: Vec::new(),
+                hidden_collections: Vec::new(),
             };
             black_box(tm.lookup(&query).unwrap())
         })

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::Role;
 use crate::config::Config;
 use crate::formats::{self, Format, ImportOptions};
 use crate::termbase::{Termbase, TermbaseError, Workflow};
@@ -81,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: TermbaseCommand,
     },
+    /// Create, list and remove API keys (kept as hashes in the config file).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Look a segment up and print the matches (works while the server runs).
     Lookup {
         #[command(flatten)]
@@ -94,6 +100,31 @@ enum Command {
         min_score: Option<u8>,
         #[arg(long)]
         limit: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new key and print it (once: only its hash is kept). With --config the key is
+    /// added to that file; restart the server to use it.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Who holds the key; recorded as the author of their changes.
+        name: String,
+        #[arg(long, value_name = "reader|translator|terminologist|admin")]
+        role: String,
+    },
+    /// List the keys of the config file (names and roles).
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove a key from the config file; restart the server to apply.
+    Remove {
+        #[command(flatten)]
+        common: Common,
+        name: String,
     },
 }
 
@@ -183,6 +214,7 @@ pub fn main() -> anyhow::Result<()> {
             export(&config, collection.as_deref(), output.as_deref())
         }
         Command::Termbase { command } => termbase(command),
+        Command::Keys { command } => keys(command),
         Command::Lookup {
             common,
             text,
@@ -193,6 +225,58 @@ pub fn main() -> anyhow::Result<()> {
         } => {
             let config = load_config(&common)?;
             lookup(&config, text, source_lang, target_lang, min_score, limit)
+        }
+    }
+}
+
+fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Add { common, name, role } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("--role `{role}` is not one of reader, translator, terminologist, admin")
+            })?;
+            let key = crate::auth::generate_key().context("cannot draw random bytes")?;
+            let hash = crate::auth::key_hash_hex(&key);
+            match &common.config {
+                Some(path) => {
+                    crate::config::add_key_to_file(path, &name, role, &hash)?;
+                    eprintln!(
+                        "added the {role} key `{name}` to {}; restart the server to use it. \
+                         The key is shown once, here:",
+                        path.display()
+                    );
+                }
+                None => eprintln!(
+                    "no --config given: add this to the [auth] section of your config file\n\n\
+                     [[auth.keys]]\nname = {name:?}\nrole = \"{role}\"\nsha256 = \"{hash}\"\n\n\
+                     The key is shown once, here:"
+                ),
+            }
+            println!("{key}");
+            Ok(())
+        }
+        KeysCommand::List { common } => {
+            let config = load_config(&common)?;
+            let keyring = crate::auth::Keyring::from_config(&config.auth)?;
+            if keyring.is_open() {
+                println!("no keys: the server runs open, on loopback addresses only");
+            }
+            for (name, role) in keyring.list() {
+                println!("{name}\t{role}");
+            }
+            for (collection, names) in keyring.restricted() {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                println!("restricted collection {collection}: {}", names.join(", "));
+            }
+            Ok(())
+        }
+        KeysCommand::Remove { common, name } => {
+            let path = common
+                .config
+                .context("--config FILE is required: keys are removed from that file")?;
+            crate::config::remove_key_from_file(&path, &name)?;
+            eprintln!("removed the key `{name}`; restart the server to apply");
+            Ok(())
         }
     }
 }
@@ -367,6 +451,7 @@ fn lookup(
             .unwrap_or(config.lookup.limit)
             .clamp(1, config.limits.max_results),
         collections: Vec::new(),
+        hidden_collections: Vec::new(),
     };
     let matches = tm.lookup(&query)?;
     if matches.is_empty() {

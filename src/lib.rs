@@ -3,10 +3,11 @@
 //!
 //! The crate is organised as the architecture is (see `ARCHITECTURE.md`):
 //! [`text`] (normalization, tokens, the match score), [`lang`] (language tags), [`tm`] (the
-//! Tantivy-backed store and its searches), [`formats`] (TSV, TMX), [`api`] (HTTP),
+//! Tantivy-backed store and its searches), [`formats`] (TSV, TMX), [`auth`] (API keys and roles), [`api`] (HTTP),
 //! [`config`] and [`server`] (start-up and shutdown).
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod formats;

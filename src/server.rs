@@ -3,9 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
+use std::net::SocketAddr;
 
+use anyhow::{bail, Context};
+
+use crate::api::access::RateLimits;
 use crate::api::{self, AppState};
+use crate::auth::Keyring;
 use crate::config::Config;
 use crate::termbase::{Termbase, Workflow};
 use crate::tm::{OpenMode, Tm};
@@ -13,6 +17,8 @@ use crate::tm::{OpenMode, Tm};
 /// Runs the server until SIGTERM or Ctrl-C. In-flight requests finish, the index writer
 /// finishes what it was given (every acknowledged write is already committed), then it exits.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let keyring = Keyring::from_config(&config.auth).context("the [auth] configuration")?;
+    check_open_only_on_loopback(&keyring, config.server.listen)?;
     let data_dir: PathBuf = config.storage.dir.clone();
     let tm = tokio::task::spawn_blocking(move || Tm::open(&data_dir, OpenMode::ReadWrite))
         .await
@@ -39,11 +45,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     // A plain line on stdout for scripts and tests that start the server on port 0.
     println!("attache listening on http://{address}");
+    if keyring.is_open() {
+        tracing::warn!(
+            %address,
+            "no API keys are configured: the server is open to every local user and program, \
+             with every right; add keys with `attache keys add NAME --role ROLE --config FILE`"
+        );
+    } else {
+        tracing::info!(keys = keyring.list().len(), "API keys required");
+    }
     let state = AppState {
         tm: tm.clone(),
         termbase,
+        rate_limits: Arc::new(RateLimits::new(config.limits.requests_per_key_per_second)),
         config: Arc::new(config),
         metrics: Arc::default(),
+        keyring: Arc::new(keyring),
     };
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown_signal())
@@ -51,6 +68,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("the HTTP server failed")?;
     tracing::info!("shutting down: waiting for the index writer");
     tokio::task::spawn_blocking(move || tm.close()).await?;
+    Ok(())
+}
+
+/// Without keys every request may do everything, which is only acceptable when no other
+/// machine can reach the server.
+fn check_open_only_on_loopback(keyring: &Keyring, listen: SocketAddr) -> anyhow::Result<()> {
+    if keyring.is_open() && !listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {listen} without API keys: anyone who can reach it could \
+             read, change and delete everything. Add a key with \
+             `attache keys add NAME --role admin --config FILE` and start with \
+             `--config FILE`, or listen on a loopback address such as 127.0.0.1"
+        );
+    }
     Ok(())
 }
 

@@ -296,3 +296,90 @@ async fn configured_limits_apply_and_an_oversized_import_stores_nothing() {
     );
     assert_eq!(server.segment_count().await, 0);
 }
+
+/// Sends the head of a request and part of its body, then goes quiet; returns the status line.
+async fn stall_after(server: &Server, head: &str, partial_body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(partial_body).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut answer))
+        .await
+        .expect("the server kept waiting for a stalled body")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..read]).into_owned()
+}
+
+#[tokio::test]
+async fn hostile_xml_and_stalled_bodies_are_refused_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::support::config_with(
+        &[("body_idle_seconds = 30", "body_idle_seconds = 1")],
+        dir.path(),
+    );
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let import = "/api/v1/import?format=tmx&source_lang=zh&target_lang=en";
+    let tmx = |doctype: &str, seg: &str| {
+        format!(
+            "<?xml version=\"1.0\"?>\n{doctype}\n<tmx version=\"1.4\"><header srclang=\"zh\" datatype=\"plaintext\" segtype=\"sentence\" adminlang=\"en\" o-tmf=\"x\" creationtool=\"x\" creationtoolversion=\"1\"/><body>\n\
+             <tu><tuv xml:lang=\"zh\"><seg>会议举行。</seg></tuv><tuv xml:lang=\"en\"><seg>The meeting was held.</seg></tuv></tu>\n\
+             <tu><tuv xml:lang=\"zh\"><seg>{seg}</seg></tuv><tuv xml:lang=\"en\"><seg>Text.</seg></tuv></tu>\n</body></tmx>\n"
+        )
+    };
+    // An external entity is never fetched, an internal one never expanded.
+    let external = tmx(
+        "<!DOCTYPE tmx [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
+        "&xxe;",
+    );
+    let laughs = tmx(
+        "<!DOCTYPE tmx [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>",
+        "&lol2;",
+    );
+    for (name, document) in [("external entity", external), ("entity expansion", laughs)] {
+        let (status, answer) = server
+            .post_raw(import, "application/x-tmx+xml", document.into_bytes())
+            .await;
+        assert_eq!(status, 400, "{name}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("not expanded"), "{name}: {message}");
+        assert!(message.contains("line 5"), "{name}: {message}");
+    }
+    // Elements nested a thousand deep stop at the depth limit, with the place.
+    let deep = tmx(
+        "",
+        &format!("{}x{}", "<hi>".repeat(1000), "</hi>".repeat(1000)),
+    );
+    let (status, answer) = server
+        .post_raw(import, "application/x-tmx+xml", deep.into_bytes())
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("nest deeper than"), "{message}");
+    assert!(message.contains("line 5"), "{message}");
+    assert_eq!(server.segment_count().await, 0);
+
+    // A client that stops sending its body gets 408, on JSON and on uploads alike.
+    let json_head = "POST /api/v1/segments HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n";
+    let answer = stall_after(&server, json_head, b"{\"source_lang\":\"zh\",").await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("sent nothing for 1 s"), "{answer}");
+    let upload_head = "POST /api/v1/import?format=tsv&source_lang=zh&target_lang=en HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n";
+    let answer = stall_after(
+        &server,
+        upload_head,
+        "会议举行。\tThe meeting was held.\n".as_bytes(),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(server.segment_count().await, 0);
+    let incoming = dir.path().join("data/incoming");
+    let spooled = std::fs::read_dir(&incoming)
+        .map(|list| list.count())
+        .unwrap_or(0);
+    assert_eq!(spooled, 0, "the stalled upload's spool file was kept");
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access;
 mod api_errors;
 mod cli;
 mod concordance;

@@ -13,10 +13,12 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
+use super::access::CallerOf;
 use super::error::ApiError;
 use super::params::bounded;
 use super::segments::{check_lang, check_text, rfc3339};
 use super::AppState;
+use crate::auth::Caller;
 use crate::tm::{LookupQuery, Match};
 
 async fn run_lookup(state: &AppState, query: LookupQuery) -> Result<Vec<Match>, ApiError> {
@@ -36,6 +38,7 @@ pub struct TmserverCandidate {
 /// `GET /tmserver/{source_lang}/{target_lang}/unit/{text}?min_similarity=&max_candidates=`
 pub async fn tmserver(
     State(state): State<AppState>,
+    caller: CallerOf,
     Path((source_lang, target_lang, text)): Path<(String, String, String)>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<TmserverCandidate>>, ApiError> {
@@ -56,6 +59,7 @@ pub async fn tmserver(
             min_score,
             limit,
             collections: Vec::new(),
+            hidden_collections: caller.hidden_collections.clone(),
         },
     )
     .await?;
@@ -88,9 +92,10 @@ fn mymemory_error(error: ApiError) -> Response {
 /// `GET /get?q=…&langpair=zh|en&numres=…` (`de` and `key` are accepted and ignored).
 pub async fn mymemory(
     State(state): State<AppState>,
+    caller: CallerOf,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    match mymemory_lookup(&state, &params).await {
+    match mymemory_lookup(&state, &caller, &params).await {
         Ok(body) => (StatusCode::OK, Json(body)).into_response(),
         Err(error) => mymemory_error(error),
     }
@@ -98,6 +103,7 @@ pub async fn mymemory(
 
 async fn mymemory_lookup(
     state: &AppState,
+    caller: &Caller,
     params: &HashMap<String, String>,
 ) -> Result<serde_json::Value, ApiError> {
     let text = params
@@ -127,6 +133,7 @@ async fn mymemory_lookup(
             min_score: state.config.lookup.min_score,
             limit,
             collections: Vec::new(),
+            hidden_collections: caller.hidden_collections.clone(),
         },
     )
     .await?;

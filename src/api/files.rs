@@ -16,11 +16,13 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::access::CallerOf;
 use super::error::ApiError;
 use super::params::reject_unknown;
 use super::segments::check_lang;
 use super::wire::{Reply, WireFormat};
 use super::AppState;
+use crate::auth::Role;
 use crate::formats::{self, Format, ImportOptions, Parsed, Skipped};
 use crate::tm::{Status, DEFAULT_COLLECTION};
 
@@ -68,9 +70,11 @@ fn parse_format(params: &HashMap<String, String>) -> Result<Format, ApiError> {
 pub async fn import(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Query(params): Query<HashMap<String, String>>,
     request: Request,
 ) -> Result<Reply<ImportResponse>, ApiError> {
+    caller.require(Role::Admin)?;
     // Check the parameters before reading a byte of a possibly huge body.
     reject_unknown(&params, &IMPORT_PARAMETERS)?;
     let file_format = parse_format(&params)?;
@@ -199,9 +203,7 @@ pub(crate) async fn spool_body(
     let mut stream = body.into_data_stream();
     let mut received: u64 = 0;
     while let Some(chunk) = stream.next().await {
-        let chunk: Bytes = chunk.map_err(|error| {
-            ApiError::bad_request("bad_body", format!("the upload was interrupted: {error}"))
-        })?;
+        let chunk: Bytes = chunk.map_err(|error| super::limits::body_read_error(&error))?;
         received += chunk.len() as u64;
         if received > limit {
             return Err(ApiError::too_large(limit));
@@ -257,6 +259,7 @@ impl Write for ChannelWriter {
     responses((status = 200, description = "A TMX 1.4 document", content_type = "application/x-tmx+xml", body = String)))]
 pub async fn export(
     State(state): State<AppState>,
+    caller: CallerOf,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     reject_unknown(&params, &EXPORT_PARAMETERS)?;
@@ -278,6 +281,9 @@ pub async fn export(
         check_lang("source_lang", &source_lang)?;
     }
     let collection = params.get("collection").cloned();
+    // A collection hidden from the caller exports as an empty memory, like one that does not
+    // exist; a whole-memory export leaves its units out.
+    let caller = caller.0.clone();
     let (sender, receiver) = tokio::sync::mpsc::channel(8);
     let tm = state.tm.clone();
     tokio::task::spawn_blocking(move || {
@@ -288,6 +294,7 @@ pub async fn export(
         };
         let result = (|| -> Result<(), std::io::Error> {
             let header = match collection.as_deref() {
+                Some(name) if !caller.may_see(name) => None,
                 Some(name) => tm
                     .file_header(name)
                     .map_err(|error| std::io::Error::other(error.to_string()))?,
@@ -295,6 +302,9 @@ pub async fn export(
             };
             let mut tmx = formats::tmx::TmxWriter::begin(writer, &source_lang, header.as_ref())?;
             tm.for_each_unit(collection.as_deref(), |unit| {
+                if !caller.may_see(&unit.collection) {
+                    return Ok(());
+                }
                 tmx.write_unit(&unit)
                     .map_err(|error| crate::tm::TmError::CommitFailed(error.to_string()))
             })

@@ -4,9 +4,11 @@
 //! they touch the store (a rejected request changes nothing) and run searches on the blocking
 //! pool, never on the async executor.
 
+pub mod access;
 pub mod compat;
 pub mod error;
 pub mod files;
+pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod params;
@@ -22,6 +24,7 @@ use axum::Router;
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::auth::Keyring;
 use crate::config::Config;
 use crate::termbase::Termbase;
 use crate::tm::Tm;
@@ -35,6 +38,8 @@ pub struct AppState {
     pub termbase: Arc<Termbase>,
     pub config: Arc<Config>,
     pub metrics: Arc<observe::Metrics>,
+    pub keyring: Arc<Keyring>,
+    pub rate_limits: Arc<access::RateLimits>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -104,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/terms/recognize", post(terms::recognize))
         .route("/api/v1/qa", post(terms::check))
         .route("/api/v1/termbase/export", get(terms::export))
+        .route("/api/v1/keys", get(access::keys))
         .route("/health", get(health))
         .route("/ready", get(observe::ready))
         .route("/metrics", get(observe::metrics))
@@ -138,8 +144,16 @@ pub fn router(state: AppState) -> Router {
                 "the server hit an internal error while handling this request",
             ))
         }))
-        // Outside the panic catcher, so a panic's 500 is counted, logged and carries the
-        // request id too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::body_idle_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authenticate,
+        ))
+        // Outside the panic catcher and the authentication, so a panic's 500 and a 401 are
+        // counted, logged and carry the request id too.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::track,

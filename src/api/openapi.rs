@@ -34,14 +34,32 @@ use utoipa::OpenApi;
         super::terms::check,
         super::terms::export,
         super::terms::import,
+        super::access::keys,
     ),
+    modifiers(&BearerKeys),
+    security(("api_key" = [])),
     tags(
         (name = "tm", description = "Translation memory: lookup, segments, concordance, files"),
         (name = "termbase", description = "Glossary: curation, recognition, QA, TBX"),
-        (name = "service", description = "Health"),
+        (name = "service", description = "Health and keys"),
     )
 )]
 pub struct ApiDoc;
+
+/// Every route but `/health`, `/ready` and this description needs `Authorization: Bearer KEY`
+/// when the server has keys.
+struct BearerKeys;
+
+impl utoipa::Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// `GET /api/v1/openapi.json`
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {

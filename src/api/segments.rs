@@ -6,10 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::access::CallerOf;
 use super::error::ApiError;
 use super::params::{bounded, parse_id, reject_unknown};
 use super::wire::{Payload, Reply, WireFormat};
 use super::AppState;
+use crate::auth::{Caller, Role};
 use crate::formats::inline;
 use crate::formats::{text_problem, TextProblem};
 use crate::tm::{self, ConcordanceQuery, LookupQuery, NewUnit, Origin, Status, Unit, Variant};
@@ -165,6 +167,7 @@ pub fn lookup_options(
 /// taken out of the text that is looked up).
 pub fn lookup_query(
     state: &AppState,
+    caller: &Caller,
     request: LookupRequest,
 ) -> Result<(LookupQuery, Vec<inline::Code>), ApiError> {
     let limits = &state.config.limits;
@@ -187,6 +190,7 @@ pub fn lookup_query(
         min_score: options.min_score,
         limit: options.limit,
         collections: options.collections,
+        hidden_collections: caller.hidden_collections.clone(),
     };
     Ok((query, codes))
 }
@@ -253,10 +257,11 @@ impl MatchDto {
 pub async fn lookup(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Payload(request): Payload<LookupRequest>,
 ) -> Result<Reply<LookupResponse>, ApiError> {
     let want_terms = request.terms.unwrap_or(false);
-    let (query, query_codes) = lookup_query(&state, request)?;
+    let (query, query_codes) = lookup_query(&state, &caller, request)?;
     let terms = if want_terms {
         Some(
             super::terms::recognize_text(
@@ -316,6 +321,7 @@ pub struct BatchLookupResponse {
 pub async fn lookup_batch(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Payload(request): Payload<BatchLookupRequest>,
 ) -> Result<Reply<BatchLookupResponse>, ApiError> {
     let limits = &state.config.limits;
@@ -364,6 +370,7 @@ pub async fn lookup_batch(
             min_score: options.min_score,
             limit: options.limit,
             collections: options.collections.clone(),
+            hidden_collections: caller.hidden_collections.clone(),
         })
         .collect();
     let tm = state.tm.clone();
@@ -502,7 +509,12 @@ pub struct AddManyResponse {
     duplicates: usize,
 }
 
-fn new_unit(state: &AppState, prefix: &str, segment: NewSegment) -> Result<NewUnit, ApiError> {
+fn new_unit(
+    state: &AppState,
+    caller: &Caller,
+    prefix: &str,
+    segment: NewSegment,
+) -> Result<NewUnit, ApiError> {
     let max_chars = state.config.limits.max_text_chars;
     let field = |name: &str| format!("{prefix}{name}");
     let source_lang = require(&field("source_lang"), segment.source_lang)?;
@@ -518,8 +530,9 @@ fn new_unit(state: &AppState, prefix: &str, segment: NewSegment) -> Result<NewUn
         check_collection(&field("collection"), &collection)?;
         unit.collection = collection;
     }
+    caller.may_write_to(&unit.collection)?;
     unit.document = segment.document.filter(|document| !document.is_empty());
-    unit.author = segment.author.filter(|author| !author.is_empty());
+    unit.author = recorded_author(caller, &field("author"), segment.author)?;
     unit.status = segment.status.unwrap_or(Status::Approved);
     unit.origin = Origin::Human;
     Ok(unit)
@@ -533,9 +546,11 @@ fn new_unit(state: &AppState, prefix: &str, segment: NewSegment) -> Result<NewUn
 pub async fn add(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Payload(request): Payload<AddRequest>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
+    caller.require(Role::Translator)?;
     let single = NewSegment {
         source_lang: request.source_lang,
         target_lang: request.target_lang,
@@ -547,7 +562,7 @@ pub async fn add(
         status: request.status,
     };
     let Some(segments) = request.segments else {
-        let unit = new_unit(&state, "", single)?;
+        let unit = new_unit(&state, &caller, "", single)?;
         let outcome = state.tm.add(vec![unit]).await?;
         let outcome = outcome[0];
         let status = if outcome.created {
@@ -596,7 +611,7 @@ pub async fn add(
     let units = segments
         .into_iter()
         .enumerate()
-        .map(|(index, segment)| new_unit(&state, &format!("segments[{index}]."), segment))
+        .map(|(index, segment)| new_unit(&state, &caller, &format!("segments[{index}]."), segment))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = state.tm.add(units).await?;
     let created = outcomes.iter().filter(|outcome| outcome.created).count();
@@ -623,13 +638,39 @@ pub async fn add(
 pub async fn get(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<SegmentDto>, ApiError> {
     let id = parse_id(&raw_id, "a segment")?;
+    let unit = visible_segment(&state, &caller, id).await?;
+    Ok(Reply::ok(format, unit.into()))
+}
+
+/// The segment `id` if the caller may see it. One not there and one in a collection hidden
+/// from the caller get the same 404: the answer must not tell that it exists.
+async fn visible_segment(state: &AppState, caller: &Caller, id: u64) -> Result<Unit, ApiError> {
     let tm = state.tm.clone();
     let unit = tokio::task::spawn_blocking(move || tm.get(id)).await??;
-    let unit = unit.ok_or_else(|| ApiError::not_found(format!("segment {id} not found")))?;
-    Ok(Reply::ok(format, unit.into()))
+    unit.filter(|unit| caller.may_see(&unit.collection))
+        .ok_or_else(|| ApiError::not_found(format!("segment {id} not found")))
+}
+
+/// The author to record: the key's name. A client may repeat it but not name someone else;
+/// only an open server takes the name it is given.
+fn recorded_author(
+    caller: &Caller,
+    field: &str,
+    claimed: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if let (Some(name), Some(claimed)) = (&caller.name, &claimed) {
+        if claimed.trim() != name && !claimed.trim().is_empty() {
+            return Err(ApiError::invalid_field(
+                field,
+                format!("is set from the API key (`{name}`); leave it out"),
+            ));
+        }
+    }
+    Ok(caller.author(claimed))
 }
 
 /// `PUT /api/v1/segments/{id}`: change the text of a variant or the metadata.
@@ -682,9 +723,11 @@ fn edit_variant(
 pub async fn update(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Path(raw_id): Path<String>,
     Payload(request): Payload<UpdateRequest>,
 ) -> Result<Reply<SegmentDto>, ApiError> {
+    caller.require(Role::Translator)?;
     let id = parse_id(&raw_id, "a segment")?;
     let max_chars = state.config.limits.max_text_chars;
     let nothing = request.source.is_none()
@@ -714,8 +757,21 @@ pub async fn update(
     }
     if let Some(collection) = &request.collection {
         check_collection("collection", collection)?;
+        caller.may_write_to(collection)?;
     }
-    let changed_by = request.author.clone().filter(|author| !author.is_empty());
+    let changed_by = recorded_author(&caller, "author", request.author.clone())?;
+    // Translators and terminologists edit their own segments; admins any segment.
+    let current = visible_segment(&state, &caller, id).await?;
+    if !caller.has(Role::Admin) && current.author != caller.name {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "segment {id} is not by `{}`: this key may edit only its own segments",
+                caller.name.clone().unwrap_or_default()
+            ),
+        ));
+    }
     let edit: tm::UnitEdit = Box::new(move |unit: &mut Unit| {
         if let Some(source) = request.source {
             edit_variant(unit, "source", request.source_lang.as_deref(), 0, source)?;
@@ -750,8 +806,10 @@ pub struct DeleteResponse {
 pub async fn delete(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<DeleteResponse>, ApiError> {
+    caller.require(Role::Admin)?;
     let id = parse_id(&raw_id, "a segment")?;
     state.tm.delete(id).await?;
     Ok(Reply::ok(format, DeleteResponse { id, deleted: true }))
@@ -791,6 +849,7 @@ const CONCORDANCE_PARAMETERS: [&str; 5] = ["q", "lang", "target_lang", "limit", 
 pub async fn concordance(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Reply<ConcordanceResponse>, ApiError> {
     reject_unknown(&params, &CONCORDANCE_PARAMETERS)?;
@@ -818,6 +877,7 @@ pub async fn concordance(
         target_lang,
         limit,
         collections,
+        hidden_collections: caller.hidden_collections.clone(),
     };
     let tm = state.tm.clone();
     let result = tokio::task::spawn_blocking(move || tm.concordance(&query)).await??;

@@ -1,7 +1,7 @@
 //! The termbase over HTTP: curation (`/api/v1/terms`), recognition, QA and TBX exchange.
 //!
-//! Until API keys exist, the name recorded as the author of a change is taken from the
-//! `X-Attache-User` header (absent: `null`).
+//! The author recorded for a change is the API key's name. Only an open server (no keys: one
+//! user on their own machine) takes it from the `X-Attache-User` header (absent: `null`).
 
 use std::collections::HashMap;
 
@@ -12,11 +12,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::access::CallerOf;
 use super::error::ApiError;
 use super::params::{bounded, parse_id, reject_unknown};
 use super::segments::{check_lang, check_text};
 use super::wire::{Payload, Reply, WireFormat};
 use super::AppState;
+use crate::auth::{Caller, Role};
 use crate::formats::tbx::Dialect;
 use crate::termbase::qa::{self, Issue};
 use crate::termbase::recognize::Hit;
@@ -27,12 +29,12 @@ use crate::termbase::{
 /// The header naming who makes a change.
 pub const USER_HEADER: &str = "x-attache-user";
 
-fn author(headers: &HeaderMap) -> Option<String> {
-    headers
+fn author(caller: &Caller, headers: &HeaderMap) -> Option<String> {
+    let claimed = headers
         .get(USER_HEADER)
         .and_then(|value| value.to_str().ok())
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
+        .map(|value| value.trim().to_owned());
+    caller.author(claimed)
 }
 
 impl From<TermbaseError> for ApiError {
@@ -72,10 +74,19 @@ where
 pub async fn create(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Payload(input): Payload<EntryInput>,
 ) -> Result<Reply<Entry>, ApiError> {
-    let by = author(&headers);
+    // Translators propose; only terminologists may create an entry in another state.
+    caller.require(Role::Translator)?;
+    if input
+        .workflow
+        .is_some_and(|workflow| workflow != Workflow::Proposed)
+    {
+        caller.require(Role::Terminologist)?;
+    }
+    let by = author(&caller, &headers);
     let entry = blocking(&state, move |termbase| termbase.create(input, by)).await?;
     Ok(Reply::with_status(format, StatusCode::CREATED, entry))
 }
@@ -100,12 +111,14 @@ pub async fn get(
 pub async fn replace(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Path(raw_id): Path<String>,
     Payload(input): Payload<EntryInput>,
 ) -> Result<Reply<Entry>, ApiError> {
+    caller.require(Role::Terminologist)?;
     let id = parse_id(&raw_id, "an entry")?;
-    let by = author(&headers);
+    let by = author(&caller, &headers);
     let entry = blocking(&state, move |termbase| termbase.replace(id, input, by)).await?;
     Ok(Reply::ok(format, entry))
 }
@@ -115,12 +128,14 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Path(raw_id): Path<String>,
     Payload(patch): Payload<EntryPatch>,
 ) -> Result<Reply<Entry>, ApiError> {
+    caller.require(Role::Terminologist)?;
     let id = parse_id(&raw_id, "an entry")?;
-    let by = author(&headers);
+    let by = author(&caller, &headers);
     let entry = blocking(&state, move |termbase| termbase.patch(id, patch, by)).await?;
     Ok(Reply::ok(format, entry))
 }
@@ -136,11 +151,13 @@ pub struct Deleted {
 pub async fn delete(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<Deleted>, ApiError> {
+    caller.require(Role::Admin)?;
     let id = parse_id(&raw_id, "an entry")?;
-    let by = author(&headers);
+    let by = author(&caller, &headers);
     blocking(&state, move |termbase| termbase.delete(id, by)).await?;
     Ok(Reply::ok(format, Deleted { id, deleted: true }))
 }
@@ -148,12 +165,14 @@ pub async fn delete(
 async fn set_workflow(
     state: AppState,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     raw_id: String,
     workflow: Workflow,
 ) -> Result<Reply<Entry>, ApiError> {
+    caller.require(Role::Terminologist)?;
     let id = parse_id(&raw_id, "an entry")?;
-    let by = author(&headers);
+    let by = author(&caller, &headers);
     let entry = blocking(&state, move |termbase| {
         termbase.set_workflow(id, workflow, by)
     })
@@ -166,10 +185,11 @@ async fn set_workflow(
 pub async fn approve(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<Entry>, ApiError> {
-    set_workflow(state, format, headers, raw_id, Workflow::Approved).await
+    set_workflow(state, format, caller, headers, raw_id, Workflow::Approved).await
 }
 
 #[utoipa::path(post, path = "/api/v1/terms/{id}/reject", tag = "termbase", params(("id" = u64, Path)),
@@ -177,10 +197,11 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Path(raw_id): Path<String>,
 ) -> Result<Reply<Entry>, ApiError> {
-    set_workflow(state, format, headers, raw_id, Workflow::Rejected).await
+    set_workflow(state, format, caller, headers, raw_id, Workflow::Rejected).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -541,10 +562,12 @@ pub struct TermbaseImportResponse {
 pub async fn import(
     State(state): State<AppState>,
     format: WireFormat,
+    caller: CallerOf,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
     request: Request,
 ) -> Result<Reply<TermbaseImportResponse>, ApiError> {
+    caller.require(Role::Terminologist)?;
     match params.get("format").map(String::as_str) {
         None | Some("tbx") => {}
         Some(other) => {
@@ -565,7 +588,7 @@ pub async fn import(
         })?),
     };
     let spool = super::files::spool_body(&state, request.into_body()).await?;
-    let by = author(&headers);
+    let by = author(&caller, &headers);
     let termbase = state.termbase.clone();
     let (entries, skipped) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let path: &std::path::Path = &spool;

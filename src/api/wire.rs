@@ -116,7 +116,7 @@ where
                         "the request body is larger than the configured limit (limits.json_body_bytes)",
                     )
                 } else {
-                    ApiError::bad_request("bad_body", rejection.body_text())
+                    super::limits::body_read_error(&rejection)
                 }
             })?;
         if bytes.is_empty() {

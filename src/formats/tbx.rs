@@ -125,6 +125,7 @@ fn read<R: BufRead>(
     reader.config_mut().check_end_names = true;
     let mut parsed = ParsedTermbase::default();
     let mut buffer = Vec::new();
+    let mut depth = 0;
     let mut entry: Option<(EntryInput, u64)> = None;
     let mut lang: Option<String> = None;
     let mut term: Option<Term> = None;
@@ -136,7 +137,7 @@ fn read<R: BufRead>(
     loop {
         let offset = reader.buffer_position();
         let syntax = |message: String| XmlError::Syntax { offset, message };
-        let event = next_event(&mut reader, &mut buffer)?;
+        let event = next_event(&mut reader, &mut buffer, &mut depth)?;
         match event {
             Event::Eof => break,
             Event::Start(ref element) | Event::Empty(ref element) => {

@@ -183,6 +183,7 @@ fn read<R: BufRead>(
     reader.config_mut().check_end_names = true;
     let mut skipped_offsets = Vec::new();
     let mut buffer = Vec::new();
+    let mut depth = 0;
     let mut tu: Option<TuBuilder> = None;
     let mut tu_count: u64 = 0;
     let mut tuv_lang: Option<String> = None;
@@ -211,7 +212,7 @@ fn read<R: BufRead>(
 
     loop {
         let event_offset = reader.buffer_position();
-        let event = next_event(&mut reader, &mut buffer)?;
+        let event = next_event(&mut reader, &mut buffer, &mut depth)?;
         let closes_seg = matches!(&event, Event::End(element) if element.name().0 == "seg");
         if let (Some(markup), false) = (seg_markup.as_mut(), closes_seg) {
             if matches!(event, Event::Start(_) | Event::Empty(_)) {

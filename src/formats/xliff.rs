@@ -284,6 +284,7 @@ fn read<R: BufRead>(
     let mut reader = Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
     let mut buffer = Vec::new();
+    let mut depth = 0;
     let mut version_2 = false;
     let mut saw_root = false;
     let mut source_lang: Option<String> = None;
@@ -295,7 +296,7 @@ fn read<R: BufRead>(
 
     loop {
         let offset = reader.buffer_position();
-        let event = next_event(&mut reader, &mut buffer)?;
+        let event = next_event(&mut reader, &mut buffer, &mut depth)?;
         match event {
             Event::Eof => break,
             Event::Start(ref element) | Event::Empty(ref element) => {

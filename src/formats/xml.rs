@@ -127,20 +127,42 @@ impl XmlError {
     }
 }
 
-/// The next event, with a malformed document reported at its position.
+/// How deep elements may nest. TMX, TBX and XLIFF need about ten levels; a document nested
+/// far deeper is an attack on the parser's memory, not a translation memory.
+pub const MAX_XML_DEPTH: usize = 100;
+
+/// The next event, with a malformed document reported at its position. `depth` counts the
+/// open elements (start it at 0) and stops a document nested deeper than [`MAX_XML_DEPTH`].
 pub(crate) fn next_event<'buffer, R: BufRead>(
     reader: &mut quick_xml::Reader<R>,
     buffer: &'buffer mut Vec<u8>,
+    depth: &mut usize,
 ) -> Result<quick_xml::events::Event<'buffer>, XmlError> {
-    reader.read_event_into(buffer).map_err(|error| match error {
-        quick_xml::Error::Io(io) => XmlError::Format(super::FormatError::Io(
-            std::io::Error::other(io.to_string()),
-        )),
-        other => XmlError::Syntax {
-            offset: reader.error_position(),
-            message: format!("malformed XML: {other}"),
-        },
-    })
+    let event = reader
+        .read_event_into(buffer)
+        .map_err(|error| match error {
+            quick_xml::Error::Io(io) => XmlError::Format(super::FormatError::Io(
+                std::io::Error::other(io.to_string()),
+            )),
+            other => XmlError::Syntax {
+                offset: reader.error_position(),
+                message: format!("malformed XML: {other}"),
+            },
+        })?;
+    match &event {
+        quick_xml::events::Event::Start(_) => {
+            *depth += 1;
+            if *depth > MAX_XML_DEPTH {
+                return Err(XmlError::Syntax {
+                    offset: reader.buffer_position(),
+                    message: format!("elements nest deeper than {MAX_XML_DEPTH} levels"),
+                });
+            }
+        }
+        quick_xml::events::Event::End(_) => *depth = depth.saturating_sub(1),
+        _ => {}
+    }
+    Ok(event)
 }
 
 /// The text of an entity or character reference: XML's five predefined entities and

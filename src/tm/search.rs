@@ -13,7 +13,9 @@ use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal};
+use tantivy::{
+    DocAddress, DocId, DocSet, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
+};
 use tantivy::{TantivyDocument, Term};
 
 use crate::tm::schema::{bigram_term, length_key, token_term, Fields, LENGTH_BITS};
@@ -31,6 +33,8 @@ pub struct LookupQuery {
     pub limit: usize,
     /// Empty: every collection.
     pub collections: Vec<String>,
+    /// Collections whose units are never returned (the caller may not see them).
+    pub hidden_collections: Vec<String>,
 }
 
 /// One fuzzy match: the stored unit, which of its variants matched and how well.
@@ -126,6 +130,7 @@ fn common_filters(
     fields: &Fields,
     languages: &[&str],
     collections: &[String],
+    hidden_collections: &[String],
 ) -> Vec<(Occur, Box<dyn Query>)> {
     let mut clauses = Vec::new();
     for tag in languages {
@@ -144,6 +149,13 @@ fn common_filters(
             })
             .collect();
         clauses.push(filter(Box::new(BooleanQuery::new(any_collection))));
+    }
+    for name in hidden_collections {
+        let query: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(fields.collection, name),
+            IndexRecordOption::Basic,
+        ));
+        clauses.push((Occur::MustNot, query));
     }
     clauses
 }
@@ -185,6 +197,8 @@ struct CandidateFilter {
     query_key: u64,
     /// The language bits of the target language's `lengths` values.
     target_language: u64,
+    /// Collections whose units the caller may not see.
+    hidden_collections: Vec<Term>,
 }
 
 impl CandidateFilter {
@@ -251,6 +265,7 @@ fn top_candidates(
     for (segment, reader) in searcher.segment_readers().iter().enumerate() {
         let lengths: Column<u64> = reader.fast_fields().u64("lengths")?;
         let alive = reader.alive_bitset();
+        let hidden = documents_with_any(reader, &filter.hidden_collections)?;
         let threshold = |best: &std::collections::BinaryHeap<Reverse<Scored>>| {
             if best.len() < limit {
                 Score::MIN
@@ -260,7 +275,8 @@ fn top_candidates(
         };
         let start = threshold(&best);
         weight.for_each_pruning(start, reader, &mut |doc, score| {
-            let alive = alive.is_none_or(|alive| alive.is_alive(doc));
+            let alive = alive.is_none_or(|alive| alive.is_alive(doc))
+                && hidden.binary_search(&doc).is_err();
             if let Some(source_tokens) = filter.accepts(&lengths, doc).filter(|_| alive) {
                 best.push(Reverse(Scored(
                     score,
@@ -280,6 +296,28 @@ fn top_candidates(
         .into_iter()
         .map(|Scored(_, address, source_tokens)| (address, source_tokens))
         .collect())
+}
+
+/// The documents of a segment that hold any of `terms`, sorted. Meant for the few units of
+/// restricted collections; with no term it reads nothing.
+fn documents_with_any(reader: &SegmentReader, terms: &[Term]) -> Result<Vec<DocId>, TmError> {
+    let mut documents = Vec::new();
+    for term in terms {
+        let index = reader.inverted_index(term.field())?;
+        let postings = index
+            .read_postings(term, IndexRecordOption::Basic)
+            .map_err(tantivy::TantivyError::from)?;
+        if let Some(mut postings) = postings {
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                documents.push(doc);
+                doc = postings.advance();
+            }
+        }
+    }
+    documents.sort_unstable();
+    documents.dedup();
+    Ok(documents)
 }
 
 /// A term found in more than this share of the units is too common to point at a match…
@@ -367,10 +405,12 @@ pub fn lookup(
     let mut filters = Vec::new();
     for tag in [&query.source_lang, &query.target_lang] {
         if !lang::primary_subtag(tag).eq_ignore_ascii_case(tag.trim()) {
-            filters.extend(common_filters(fields, &[tag.as_str()], &[]));
+            filters.extend(common_filters(fields, &[tag.as_str()], &[], &[]));
         }
     }
-    filters.extend(common_filters(fields, &[], &query.collections));
+    // Hidden collections are left out inside the candidate filter instead: a `MustNot`
+    // clause would turn the pruning off for every caller that has one.
+    filters.extend(common_filters(fields, &[], &query.collections, &[]));
     let disjunction = BooleanQuery::new(should);
     let search_query: Box<dyn Query> = if filters.is_empty() {
         Box::new(disjunction)
@@ -388,6 +428,11 @@ pub fn lookup(
         ),
         query_key: length_key(&primary, tokens.len()),
         target_language: length_key(&lang::primary_subtag(&query.target_lang), 0) >> LENGTH_BITS,
+        hidden_collections: query
+            .hidden_collections
+            .iter()
+            .map(|name| Term::from_field_text(fields.collection, name))
+            .collect(),
     };
     let candidates = top_candidates(
         searcher,
@@ -444,6 +489,8 @@ pub struct ConcordanceQuery {
     pub target_lang: Option<String>,
     pub limit: usize,
     pub collections: Vec<String>,
+    /// Collections whose units are never returned (the caller may not see them).
+    pub hidden_collections: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -531,7 +578,12 @@ pub fn concordance(
         languages.push(target.as_str());
     }
     let filtered = |phrase: Box<dyn Query>| {
-        let mut clauses = common_filters(fields, &languages, &query.collections);
+        let mut clauses = common_filters(
+            fields,
+            &languages,
+            &query.collections,
+            &query.hidden_collections,
+        );
         clauses.push((Occur::Must, phrase));
         BooleanQuery::new(clauses)
     };

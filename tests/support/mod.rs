@@ -62,7 +62,8 @@ impl Server {
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            // The open-server warning would repeat for every test server.
+            .env("RUST_LOG", "warn,attache::server=error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
