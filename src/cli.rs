@@ -82,6 +82,20 @@ enum Command {
         #[command(subcommand)]
         command: TermbaseCommand,
     },
+    /// Copy a consistent snapshot of the data directory into DIR (new or empty). Safe while the
+    /// server runs: the copy holds every write acknowledged before it started.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        dir: PathBuf,
+    },
+    /// Copy a backup made by `attache backup` into the data directory, which must be new or
+    /// empty (stop the server and move the old one aside first). The backup is checked first.
+    Restore {
+        #[command(flatten)]
+        common: Common,
+        dir: PathBuf,
+    },
     /// Create, list and remove API keys (kept as hashes in the config file).
     Keys {
         #[command(subcommand)]
@@ -215,6 +229,29 @@ pub fn main() -> anyhow::Result<()> {
         }
         Command::Termbase { command } => termbase(command),
         Command::Keys { command } => keys(command),
+        Command::Backup { common, dir } => {
+            let config = load_config(&common)?;
+            let contents = crate::backup::backup(&config.storage.dir, &dir)?;
+            eprintln!(
+                "backed up {} segments and {} glossary entries ({:.1} MiB) to {}",
+                contents.segments,
+                contents.glossary_entries,
+                contents.bytes as f64 / (1 << 20) as f64,
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore { common, dir } => {
+            let config = load_config(&common)?;
+            let contents = crate::backup::restore(&dir, &config.storage.dir)?;
+            eprintln!(
+                "restored {} segments and {} glossary entries into {}",
+                contents.segments,
+                contents.glossary_entries,
+                config.storage.dir.display()
+            );
+            Ok(())
+        }
         Command::Lookup {
             common,
             text,

@@ -13,5 +13,6 @@ mod lookup;
 mod observe;
 mod protocols;
 mod recall;
+mod reliability;
 mod segments;
 mod termbase;

@@ -76,6 +76,41 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
+
+    /// 507 when `error` comes from a full disk, else 500. A write refused for lack of space
+    /// is rolled back, so the message can say that nothing was stored.
+    pub fn internal_or_disk_full(error: &(dyn std::error::Error + 'static)) -> Self {
+        if is_disk_full(error) {
+            tracing::error!(%error, "the disk is full");
+            ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                "no space left on the disk holding the data directory; nothing of this request \
+                 was stored",
+            )
+        } else {
+            ApiError::internal(error.to_string())
+        }
+    }
+}
+
+/// Whether an error, or any error under it, is the disk running out of space. Some layers
+/// keep only the message of the I/O error, so the message is checked too.
+pub fn is_disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+                return true;
+            }
+        }
+        let message = current.to_string();
+        if message.contains("No space left on device") || message.contains("os error 28") {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 impl IntoResponse for ApiError {
@@ -101,6 +136,9 @@ impl From<TmError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "duplicate", error.to_string())
             }
             TmError::InvalidEdit(message) => ApiError::bad_request("invalid_field", message),
+            TmError::CommitFailed(_) if is_disk_full(&error) => {
+                ApiError::internal_or_disk_full(&error)
+            }
             TmError::CommitFailed(_)
             | TmError::WriterStopped
             | TmError::ReadOnly
@@ -109,7 +147,7 @@ impl From<TmError> for ApiError {
                 "unavailable",
                 error.to_string(),
             ),
-            other => ApiError::internal(other.to_string()),
+            other => ApiError::internal_or_disk_full(&other),
         }
     }
 }
@@ -120,7 +158,7 @@ impl From<FormatError> for ApiError {
             FormatError::Syntax { .. } => {
                 ApiError::bad_request("malformed_file", error.to_string())
             }
-            FormatError::Io(_) => ApiError::internal(error.to_string()),
+            FormatError::Io(_) => ApiError::internal_or_disk_full(&error),
             FormatError::Aborted(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

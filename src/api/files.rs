@@ -24,7 +24,7 @@ use super::wire::{Reply, WireFormat};
 use super::AppState;
 use crate::auth::Role;
 use crate::formats::{self, Format, ImportOptions, Parsed, Skipped};
-use crate::tm::{Status, DEFAULT_COLLECTION};
+use crate::tm::{Status, TmError, DEFAULT_COLLECTION};
 
 /// Folder of the data directory where uploads are spooled while they are parsed.
 pub const INCOMING_DIR: &str = "incoming";
@@ -148,7 +148,7 @@ pub async fn import(
     // The file is read on the blocking pool and its units stream straight into the writer,
     // which commits once at the end: memory stays flat, and a malformed file stores nothing.
     let (feed, committed) = state.tm.begin_import()?;
-    let skipped: Vec<Skipped> = tokio::task::spawn_blocking(move || {
+    let read = tokio::task::spawn_blocking(move || {
         let mut parsed = formats::read_pairs_file(
             &spool,
             file_format,
@@ -163,10 +163,26 @@ pub async fn import(
         }
         Ok::<_, ApiError>(parsed.skipped)
     })
-    .await??;
-    let counts = committed
+    .await?;
+    // When the writer gives up (a full disk, say), the reader only sees its feed close: the
+    // writer's own answer says why.
+    let writer_answer = committed
         .await
-        .map_err(|_| crate::tm::TmError::WriterStopped)??;
+        .map_err(|_| crate::tm::TmError::WriterStopped)?;
+    match (read, writer_answer) {
+        (Ok(skipped), Ok(counts)) => finish_import(format, file_format, skipped, counts),
+        // A malformed file: the writer rolled back because the reader stopped.
+        (Err(read_error), Err(TmError::ImportAborted) | Ok(_)) => Err(read_error),
+        (_, Err(writer_error)) => Err(writer_error.into()),
+    }
+}
+
+fn finish_import(
+    format: WireFormat,
+    file_format: Format,
+    skipped: Vec<Skipped>,
+    counts: crate::tm::ImportCounts,
+) -> Result<Reply<ImportResponse>, ApiError> {
     tracing::info!(
         imported = counts.imported,
         duplicates = counts.duplicates,
@@ -210,7 +226,7 @@ pub(crate) async fn spool_body(
         }
         tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
             .await
-            .map_err(|error| ApiError::internal(format!("cannot store the upload: {error}")))?;
+            .map_err(|error| ApiError::internal_or_disk_full(&error))?;
     }
     tokio::io::AsyncWriteExt::flush(&mut file)
         .await

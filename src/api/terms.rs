@@ -53,7 +53,7 @@ impl From<TermbaseError> for ApiError {
                 error.to_string(),
             ),
             TermbaseError::Io { .. } | TermbaseError::Corrupt { .. } => {
-                ApiError::internal(error.to_string())
+                ApiError::internal_or_disk_full(&error)
             }
         }
     }

@@ -216,9 +216,7 @@ impl WriterTask {
             if let Err(error) = self.commit() {
                 tracing::error!(%error, "index commit failed; rolling back the group");
                 self.next_id = next_id_before;
-                if let Err(rollback_error) = self.writer.rollback() {
-                    tracing::error!(%rollback_error, "index rollback failed");
-                }
+                self.roll_back();
                 let message = error.to_string();
                 for reply in replies {
                     reply.fail(&message);
@@ -316,9 +314,7 @@ impl WriterTask {
         if let Err(error) = committed {
             self.next_id = next_id_before;
             self.headers = headers_before;
-            if let Err(rollback_error) = self.writer.rollback() {
-                tracing::error!(%rollback_error, "index rollback failed");
-            }
+            self.roll_back();
             return Err(error);
         }
         if counts.imported >= MERGE_AFTER_IMPORT_UNITS {
@@ -357,6 +353,18 @@ impl WriterTask {
             });
         if let Err(error) = spawned {
             tracing::warn!(%error, "cannot start the merge thread");
+        }
+    }
+
+    /// Drops everything since the last commit, and the files it had written: after a full
+    /// disk, the space an aborted import took is what lets the next small write succeed.
+    fn roll_back(&mut self) {
+        if let Err(error) = self.writer.rollback() {
+            tracing::error!(%error, "index rollback failed");
+            return;
+        }
+        if let Err(error) = self.writer.garbage_collect_files().wait() {
+            tracing::warn!(%error, "removing the files of a rolled-back write failed");
         }
     }
 
