@@ -134,6 +134,15 @@ async fn every_route_but_the_probes_refuses_a_request_without_a_known_key() {
     }
     let (status, _) = server.get("/ready").await;
     assert_eq!(status, 200);
+    // The workbench page and its assets load without a key: the page asks for one.
+    for path in ["/", "/assets/app.js", "/assets/app.css"] {
+        let response = server.client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        assert!(response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+    }
 }
 
 #[tokio::test]
@@ -312,6 +321,36 @@ async fn roles_decide_what_a_key_may_do_and_the_author_is_the_keys_name() {
         .map(|change| change["by"].as_str().unwrap_or(""))
         .collect();
     assert_eq!(authors, ["translator", "terminologist"], "{history}");
+
+    // Anyone may ask who they are.
+    let (status, me) = call(
+        &server,
+        "GET",
+        "/api/v1/whoami",
+        key("terminologist").as_deref(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        me,
+        json!({"open": false, "name": "terminologist", "role": "terminologist"})
+    );
+    // The glossary's latest changes, newest first, by key name.
+    let (status, recent) = call(
+        &server,
+        "GET",
+        "/api/v1/terms/changes?limit=2",
+        key("reader").as_deref(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{recent}");
+    let latest = &recent["changes"][0];
+    assert_eq!(latest["entry_id"], term_id);
+    assert_eq!(latest["by"], "terminologist");
+    assert_eq!(latest["action"], "approve", "{recent}");
+    assert_eq!(recent["changes"].as_array().unwrap().len(), 2);
 
     // Key listing is an admin's, and never shows a key or a hash.
     let (status, _) = call(

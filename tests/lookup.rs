@@ -208,3 +208,67 @@ async fn msgpack_requests_and_responses() {
         rmp_serde::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(decoded["matches"][0]["score"], 92);
 }
+
+#[tokio::test]
+async fn a_paragraph_splits_into_sentences_and_each_match_diffs_against_its_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, _) = server
+        .post_json(
+            "/api/v1/segments",
+            json!({"source_lang":"zh","target_lang":"en","source":"会议由区委书记主持。",
+                   "target":"The meeting was chaired by the Secretary of the District Committee."}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let paragraph = "会议由区委副书记主持。他指出：“要加强外事工作！”\nMr. Wang met the U.S. delegation. It went well.";
+    let (status, body) = server
+        .post_json("/api/v1/split", json!({"text": paragraph}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sentences: Vec<&str> = body["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sentence| sentence["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sentences,
+        [
+            "会议由区委副书记主持。",
+            "他指出：“要加强外事工作！”",
+            "Mr. Wang met the U.S. delegation.",
+            "It went well."
+        ]
+    );
+    let chars: Vec<char> = paragraph.chars().collect();
+    let second = &body["sentences"][1];
+    let (start, end) = (
+        second["start"].as_u64().unwrap() as usize,
+        second["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(chars[start..end].iter().collect::<String>(), sentences[1]);
+    let (status, body) = server.post_json("/api/v1/split", json!({})).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`text`"));
+
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text": sentences[0], "source_lang": "zh", "target_lang": "en", "diff": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let diff = &body["matches"][0]["diff"];
+    assert_eq!(
+        diff,
+        &json!([{"op":"equal","text":"会议由区委"},{"op":"insert","text":"副"},{"op":"equal","text":"书记主持。"}])
+    );
+    // Without the flag there is no diff.
+    let plain = server.lookup(sentences[0]).await;
+    assert!(plain["matches"][0].get("diff").is_none(), "{plain}");
+}

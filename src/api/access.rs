@@ -72,7 +72,8 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if PUBLIC_PATHS.contains(&request.uri().path()) {
+    let path = request.uri().path();
+    if PUBLIC_PATHS.contains(&path) || super::web::PAGE_PATHS.contains(&path) {
         return next.run(request).await;
     }
     let authorization = request
@@ -181,4 +182,31 @@ pub async fn keys(
             restricted_collections,
         },
     ))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    /// True when the server has no keys: every request may do everything.
+    open: bool,
+    /// The key's name (`null` on an open server).
+    name: Option<String>,
+    role: crate::auth::Role,
+}
+
+/// `GET /api/v1/whoami`: the caller's name and role, so a client can show what it may do.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "service",
+    responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorResponse)))]
+pub async fn whoami(
+    State(state): State<AppState>,
+    format: super::wire::WireFormat,
+    caller: CallerOf,
+) -> super::wire::Reply<WhoAmI> {
+    super::wire::Reply::ok(
+        format,
+        WhoAmI {
+            open: state.keyring.is_open(),
+            name: caller.name.clone(),
+            role: caller.role,
+        },
+    )
 }

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod params;
 pub mod segments;
 pub mod terms;
+pub mod web;
 pub mod wire;
 
 use std::sync::Arc;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
     let json_routes = Router::new()
         .route("/api/v1/lookup", post(segments::lookup))
         .route("/api/v1/lookup/batch", post(segments::lookup_batch))
+        .route("/api/v1/split", post(segments::split))
         .route("/api/v1/segments", post(segments::add))
         .route(
             "/api/v1/segments/{id}",
@@ -106,10 +108,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/terms/{id}/approve", post(terms::approve))
         .route("/api/v1/terms/{id}/reject", post(terms::reject))
         .route("/api/v1/terms/{id}/history", get(terms::history))
+        .route("/api/v1/terms/changes", get(terms::changes))
         .route("/api/v1/terms/recognize", post(terms::recognize))
         .route("/api/v1/qa", post(terms::check))
         .route("/api/v1/termbase/export", get(terms::export))
         .route("/api/v1/keys", get(access::keys))
+        .route("/api/v1/whoami", get(access::whoami))
+        .route("/", get(web::index))
+        .route("/assets/app.js", get(web::app_js))
+        .route("/assets/app.css", get(web::app_css))
         .route("/health", get(health))
         .route("/ready", get(observe::ready))
         .route("/metrics", get(observe::metrics))

@@ -79,6 +79,8 @@ pub struct LookupRequest {
     /// `text` carries inline codes as placeholders (`{1}`, `{/1}`, `{2/}`): take them out of
     /// the looked-up text and report `code_penalty` against them.
     placeholders: Option<bool>,
+    /// Also give each match a character diff of its source against `text`.
+    diff: Option<bool>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -107,6 +109,11 @@ pub struct MatchDto {
     /// into the query's (placeholders `{1}`, `{/1}`, `{2/}` in the query's `text`); 0 when
     /// they agree. Never folded into `score`.
     code_penalty: u32,
+    /// When the request asked with `"diff": true`: the pieces that turn `source` into the
+    /// query, character by character (`delete`: only in `source`; `insert`: only in the
+    /// query).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<Vec<crate::text::diff::DiffPiece>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -219,7 +226,7 @@ fn plain_query_text(
 
 impl MatchDto {
     /// The match as clients see it; `query_codes` are the inline codes the query was sent with.
-    fn new(found: tm::Match, query_codes: &[inline::Code]) -> Self {
+    fn new(found: tm::Match, query_codes: &[inline::Code], diff_against: Option<&str>) -> Self {
         let tagged = |variant: &Variant| variant.markup.as_deref().map(inline::placeholder_text);
         let source_tagged = tagged(&found.source);
         let target_tagged = tagged(&found.target);
@@ -230,6 +237,7 @@ impl MatchDto {
             .map(inline::codes_in_markup)
             .unwrap_or_default();
         MatchDto {
+            diff: diff_against.map(|query| crate::text::diff::char_diff(&found.source.text, query)),
             code_penalty: inline::code_penalty(query_codes, &match_codes),
             source_tagged,
             target_tagged,
@@ -261,7 +269,9 @@ pub async fn lookup(
     Payload(request): Payload<LookupRequest>,
 ) -> Result<Reply<LookupResponse>, ApiError> {
     let want_terms = request.terms.unwrap_or(false);
+    let want_diff = request.diff.unwrap_or(false);
     let (query, query_codes) = lookup_query(&state, &caller, request)?;
+    let query_text = query.text.clone();
     let terms = if want_terms {
         Some(
             super::terms::recognize_text(
@@ -280,9 +290,56 @@ pub async fn lookup(
     let matches = tokio::task::spawn_blocking(move || tm.lookup(&query)).await??;
     let matches = matches
         .into_iter()
-        .map(|found| MatchDto::new(found, &query_codes))
+        .map(|found| {
+            MatchDto::new(
+                found,
+                &query_codes,
+                want_diff.then_some(query_text.as_str()),
+            )
+        })
         .collect();
     Ok(Reply::ok(format, LookupResponse { matches, terms }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Sentence splitting
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRequest {
+    text: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SplitResponse {
+    sentences: Vec<crate::text::sentences::Sentence>,
+}
+
+/// `POST /api/v1/split`: the sentences of a paragraph, by the rules the workbench uses.
+#[utoipa::path(post, path = "/api/v1/split", tag = "tm",
+    request_body = SplitRequest,
+    responses((status = 200, description = "Sentences in order, with character offsets", body = SplitResponse),
+              (status = 400, body = super::error::ErrorResponse)))]
+pub async fn split(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Payload(request): Payload<SplitRequest>,
+) -> Result<Reply<SplitResponse>, ApiError> {
+    let text = require("text", request.text)?;
+    // A paragraph may hold many sentences: allow a batch's worth of text.
+    let max_chars = state.config.limits.max_text_chars * 10;
+    if text.chars().count() > max_chars {
+        return Err(ApiError::invalid_field(
+            "text",
+            format!("is longer than the limit of {max_chars} characters"),
+        ));
+    }
+    Ok(Reply::ok(
+        format,
+        SplitResponse {
+            sentences: crate::text::sentences::split(&text),
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -382,7 +439,7 @@ pub async fn lookup_batch(
             text,
             matches: matches
                 .into_iter()
-                .map(|found| MatchDto::new(found, &codes))
+                .map(|found| MatchDto::new(found, &codes, None))
                 .collect(),
         })
         .collect();

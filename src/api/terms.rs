@@ -225,6 +225,39 @@ pub async fn history(
     Ok(Reply::ok(format, History { id, changes }))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecentChange {
+    entry_id: u64,
+    #[serde(flatten)]
+    change: HistoryItem,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecentChanges {
+    changes: Vec<RecentChange>,
+}
+
+/// `GET /api/v1/terms/changes?limit=N`: the latest changes to the glossary, newest first.
+#[utoipa::path(get, path = "/api/v1/terms/changes", tag = "termbase",
+    params(("limit" = Option<usize>, Query, description = "1 to max_results; default 20")),
+    responses((status = 200, body = RecentChanges), (status = 400, body = super::error::ErrorResponse)))]
+pub async fn changes(
+    State(state): State<AppState>,
+    format: WireFormat,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Reply<RecentChanges>, ApiError> {
+    reject_unknown(&params, &["limit"])?;
+    let max_results = state.config.limits.max_results;
+    let limit = bounded(&params, "limit", 1..=max_results)?.unwrap_or(20.min(max_results));
+    let changes = state
+        .termbase
+        .recent_changes(limit)
+        .into_iter()
+        .map(|(entry_id, change)| RecentChange { entry_id, change })
+        .collect();
+    Ok(Reply::ok(format, RecentChanges { changes }))
+}
+
 // ---------------------------------------------------------------------------------------
 // Search
 

@@ -267,6 +267,22 @@ impl Termbase {
             .cloned()
     }
 
+    /// The last `limit` changes to any entry, newest first, with the entry's id.
+    pub fn recent_changes(&self, limit: usize) -> Vec<(u64, HistoryItem)> {
+        let state = self.state.read().expect("termbase state");
+        let mut changes: Vec<(u64, &HistoryItem)> = state
+            .history
+            .iter()
+            .flat_map(|(id, items)| items.iter().map(move |item| (*id, item)))
+            .collect();
+        changes.sort_unstable_by_key(|(_, item)| std::cmp::Reverse(item.seq));
+        changes
+            .into_iter()
+            .take(limit)
+            .map(|(id, item)| (id, item.clone()))
+            .collect()
+    }
+
     /// Writes one change durably, then applies it and rebuilds the recognizers.
     fn commit(&self, journal: &mut File, mut change: Change) -> Result<Change, TermbaseError> {
         change.seq = self.state.read().expect("termbase state").next_seq;

@@ -11,6 +11,9 @@
 //!
 //! This module is pure: no I/O, no knowledge of HTTP, Tantivy or storage.
 
+pub mod diff;
+pub mod sentences;
+
 use std::ops::Range;
 
 use rapidfuzz::distance::levenshtein;

@@ -1,0 +1,1 @@
+// Attaché workbench
