@@ -132,8 +132,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/import", post(files::import))
         .route("/api/v1/termbase/import", post(terms::import))
         .layer(DefaultBodyLimit::disable());
-    json_routes
-        .merge(file_routes)
+    with_service_layers(json_routes.merge(file_routes), state)
+}
+
+/// The layers every route runs inside: unknown routes and methods answered in our error
+/// shape, panics caught, idle bodies cut off, the caller authenticated, each request tracked.
+fn with_service_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(|request: axum::extract::Request| async move {
             ApiError::new(
@@ -166,4 +171,99 @@ pub fn router(state: AppState) -> Router {
             observe::track,
         ))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    fn state(dir: &std::path::Path) -> AppState {
+        let config = Config::embedded();
+        AppState {
+            tm: Arc::new(Tm::open(dir, crate::tm::OpenMode::ReadWrite).unwrap()),
+            termbase: Arc::new(Termbase::open(dir).unwrap()),
+            keyring: Arc::new(Keyring::from_config(&config.auth).unwrap()),
+            rate_limits: Arc::new(access::RateLimits::new(0)),
+            metrics: Arc::default(),
+            config: Arc::new(config),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_gets_a_500_with_a_request_id_and_the_service_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let routes = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if true {
+                        panic!("a bug in a handler");
+                    }
+                    "never"
+                }),
+            )
+            .route("/health", get(health))
+            .route("/metrics", get(observe::metrics));
+        let app = with_service_layers(routes, state);
+        for _ in 0..2 {
+            let response = app
+                .clone()
+                .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(response.headers().contains_key("x-request-id"));
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], "internal");
+        }
+        let response = app
+            .clone()
+            .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = app
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let metrics = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let metrics = String::from_utf8_lossy(&metrics);
+        assert!(
+            metrics.lines().any(|line| line.contains("route=\"/boom\"")
+                && line.contains("status=\"500\"")
+                && line.ends_with(" 2")),
+            "{metrics}"
+        );
+    }
+
+    #[tokio::test]
+    async fn ready_answers_503_once_the_index_writer_has_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let app = with_service_layers(
+            Router::new().route("/ready", get(observe::ready)),
+            state.clone(),
+        );
+        let ready = |app: Router| async move {
+            app.oneshot(Request::get("/ready").body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        };
+        assert_eq!(ready(app.clone()).await, StatusCode::OK);
+        let tm = state.tm.clone();
+        tokio::task::spawn_blocking(move || tm.close())
+            .await
+            .unwrap();
+        assert_eq!(ready(app).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
 }
