@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod api_errors;
+mod browser;
 mod cli;
 mod concordance;
 mod durability;
