@@ -10,6 +10,7 @@ mod cli;
 mod concordance;
 mod durability;
 mod files;
+mod fuzz;
 mod lookup;
 mod observe;
 mod protocols;

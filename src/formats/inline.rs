@@ -45,6 +45,71 @@ enum Piece {
     Code(Code),
 }
 
+/// Why a segment's inline markup could not be written back as XML, if it could not: an
+/// attribute list a reader passed on unparsed (`<hi x=1>`), a repeated attribute, or a
+/// character XML cannot carry (`&#1;`). Readers skip such a unit rather than store markup
+/// that would make every later export unreadable.
+pub fn markup_problem(markup: &str) -> Option<String> {
+    let wrapped = format!("<seg>{markup}</seg>");
+    let mut reader = Reader::from_str(&wrapped);
+    reader.config_mut().check_end_names = true;
+    let illegal = |text: &str| {
+        text.chars()
+            .find(|&character| !super::is_xml_char(character))
+            .map(|character| {
+                format!(
+                    "an inline code holds U+{:04X}, which XML cannot carry",
+                    character as u32
+                )
+            })
+    };
+    loop {
+        match reader.read_event() {
+            Err(error) => return Some(format!("malformed inline markup: {error}")),
+            Ok(Event::Eof) => return None,
+            Ok(Event::Start(element) | Event::Empty(element)) => {
+                for attribute in element.attributes().with_checks(true) {
+                    let attribute = match attribute {
+                        Ok(attribute) => attribute,
+                        Err(error) => {
+                            return Some(format!("malformed attribute in inline markup: {error}"))
+                        }
+                    };
+                    match attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+                        Ok(value) => {
+                            if let Some(problem) = illegal(&value) {
+                                return Some(problem);
+                            }
+                        }
+                        Err(error) => {
+                            return Some(format!("bad attribute value in inline markup: {error}"))
+                        }
+                    }
+                }
+            }
+            Ok(Event::Text(text)) => {
+                if let Some(problem) = illegal(&text.xml10_content()) {
+                    return Some(problem);
+                }
+            }
+            Ok(Event::CData(data)) => {
+                if let Some(problem) = illegal(&data.xml10_content()) {
+                    return Some(problem);
+                }
+            }
+            Ok(Event::GeneralRef(reference)) => match super::xml::resolve_reference(&reference) {
+                Ok(resolved) => {
+                    if let Some(problem) = illegal(&resolved) {
+                        return Some(problem);
+                    }
+                }
+                Err(message) => return Some(message),
+            },
+            Ok(_) => {}
+        }
+    }
+}
+
 /// Walks a segment's TMX inner markup: text outside codes, and each code. A paired code is
 /// numbered by its `i`, another by its `x`, else by its position among the codes.
 fn pieces(markup: &str) -> Vec<Piece> {
@@ -219,6 +284,24 @@ fn canonical(codes: &[Code]) -> Vec<(CodeKind, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_xml_cannot_carry_is_found() {
+        assert_eq!(
+            markup_problem("a<bpt i=\"1\">&lt;b&gt;</bpt>b<ept i=\"1\">&lt;/b&gt;</ept>"),
+            None
+        );
+        assert!(
+            markup_problem("<bpt i=\"1\">&#1;</bpt>x<ept i=\"1\">y</ept>")
+                .unwrap()
+                .contains("U+0001")
+        );
+        assert!(markup_problem("<ph x=\"1\">\u{1}</ph>")
+            .unwrap()
+            .contains("U+0001"));
+        assert!(markup_problem("Hello<hi x=1>!</hi>").is_some());
+        assert!(markup_problem("<bpt i=\"1\" x=\"1\" x=\"2\">a</bpt>").is_some());
+    }
 
     #[test]
     fn inline_codes_become_numbered_placeholders() {

@@ -308,12 +308,15 @@ fn apply_capture(
             "definition" if entry.definition.is_none() => entry.definition = text,
             _ => {}
         },
-        (Capture::Note, None) => {
-            entry.note = match (entry.note.take(), text) {
-                (Some(existing), Some(more)) => Some(format!("{existing}\n{more}")),
-                (existing, more) => existing.or(more),
+        // Appended in place: rebuilding the note for every <note> is quadratic in their number.
+        (Capture::Note, None) => match (entry.note.as_mut(), text) {
+            (Some(existing), Some(more)) => {
+                existing.push('\n');
+                existing.push_str(&more);
             }
-        }
+            (None, more) => entry.note = more,
+            (Some(_), None) => {}
+        },
         (Capture::Admin(kind), None) => match kind.as_str() {
             "source" if entry.source.is_none() => entry.source = text,
             EXT_WORKFLOW => {

@@ -197,7 +197,9 @@ fn read<R: BufRead>(
     let mut tuv_attributes: Vec<Prop> = Vec::new();
     let mut code_depth = 0usize;
     // `i` of the <bpt>s open in the current segment.
-    let mut open_pairs: Vec<String> = Vec::new();
+    // The `i` of the <bpt>s open in the current segment (a set: a crafted segment may open
+    // tens of thousands).
+    let mut open_pairs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut capture: Option<Capture> = None;
     let mut saw_root = false;
     // The file's header, while its props and notes are read.
@@ -344,18 +346,14 @@ fn read<R: BufRead>(
                                     "a second <bpt i=\"{id}\"> opens inside one segment"
                                 )));
                             }
-                            ("bpt", Some(id)) => open_pairs.push(id),
-                            ("ept", Some(id)) => {
-                                match open_pairs.iter().position(|open| *open == id) {
-                                    Some(index) => {
-                                        open_pairs.remove(index);
-                                    }
-                                    None => {
-                                        return Err(fail(format!(
-                                        "<ept i=\"{id}\"> closes no <bpt i=\"{id}\"> before it in the segment"
-                                    )));
-                                    }
-                                }
+                            ("bpt", Some(id)) => {
+                                open_pairs.insert(id);
+                            }
+                            // Closing removes the pair; an <ept> that closes nothing is an error.
+                            ("ept", Some(id)) if !open_pairs.remove(&id) => {
+                                return Err(fail(format!(
+                                    "<ept i=\"{id}\"> closes no <bpt i=\"{id}\"> before it in the segment"
+                                )));
                             }
                             ("bpt" | "ept", None) => {
                                 return Err(fail(format!(
@@ -535,6 +533,14 @@ fn finish_tu(
         .find_map(|variant| text_problem(&variant.text, options.max_text_chars))
     {
         skip(format!("a variant's text {problem}"));
+        return Ok(());
+    }
+    if let Some(problem) = variants
+        .iter()
+        .filter_map(|variant| variant.markup.as_deref())
+        .find_map(super::inline::markup_problem)
+    {
+        skip(problem);
         return Ok(());
     }
     let mut unit = NewUnit {

@@ -40,6 +40,11 @@ struct Content {
     native: Option<(String, &'static str, String)>,
     /// Elements open inside that native content (`sub`).
     native_depth: usize,
+    /// The pair number of the XLIFF 1.2 `bpt` whose native content is being read.
+    native_pair: Option<u32>,
+    /// Opening codes written as `<bpt>` whose closing code has not come yet: number → byte
+    /// offsets of the `<bpt …>` tag and of its `</bpt>` in `markup`.
+    unclosed_bpts: std::collections::HashMap<u32, (usize, usize)>,
 }
 
 impl Content {
@@ -59,13 +64,17 @@ impl Content {
         }
     }
 
-    /// Writes one TMX inline code holding `native` (escaped).
-    fn push_code(&mut self, start_tag: &str, end_tag: &str, native: &str) {
+    /// Writes one TMX inline code holding `native` (escaped); returns the byte offsets of its
+    /// start tag and of its end tag in `markup`.
+    fn push_code(&mut self, start_tag: &str, end_tag: &str, native: &str) -> (usize, usize) {
         self.has_codes = true;
+        let start = self.markup.len();
         self.markup.push_str(start_tag);
         self.markup
             .push_str(&quick_xml::escape::partial_escape(native));
+        let end = self.markup.len();
         self.markup.push_str(end_tag);
+        (start, end)
     }
 
     /// The number pairing an XLIFF opening code `id` with its closing code.
@@ -78,7 +87,9 @@ impl Content {
     }
 
     fn close_pair(&mut self, id: Option<String>) -> Option<u32> {
-        id.and_then(|id| self.pair_numbers.remove(&id))
+        let number = id.and_then(|id| self.pair_numbers.remove(&id))?;
+        self.unclosed_bpts.remove(&number);
+        Some(number)
     }
 
     /// An XLIFF code element starts (or is empty). Returns false for elements that are not codes.
@@ -134,7 +145,10 @@ impl Content {
                     format!("<bpt i=\"{number}\">")
                 };
                 let end = if isolated { "</it>" } else { "</bpt>" };
-                self.push_code(&tag, end, &native_tag(false));
+                let offsets = self.push_code(&tag, end, &native_tag(false));
+                if !isolated {
+                    self.unclosed_bpts.insert(number, offsets);
+                }
             }
             "ec" => {
                 let paired = self.close_pair(attribute(element, "startRef"));
@@ -151,7 +165,11 @@ impl Content {
             "bpt" | "ept" | "ph" | "it" => {
                 let pair_id = attribute(element, "rid").or(id);
                 let (tag, end) = match name {
-                    "bpt" => (format!("<bpt i=\"{}\">", self.open_pair(pair_id)), "</bpt>"),
+                    "bpt" => {
+                        let number = self.open_pair(pair_id);
+                        self.native_pair = Some(number);
+                        (format!("<bpt i=\"{number}\">"), "</bpt>")
+                    }
                     "ept" => match self.close_pair(pair_id) {
                         Some(number) => (format!("<ept i=\"{number}\">"), "</ept>"),
                         None => {
@@ -173,7 +191,10 @@ impl Content {
                     }
                 };
                 if is_empty {
-                    self.push_code(&tag, end, "");
+                    let offsets = self.push_code(&tag, end, "");
+                    if let Some(number) = self.native_pair.take() {
+                        self.unclosed_bpts.insert(number, offsets);
+                    }
                 } else {
                     self.native = Some((tag, end, String::new()));
                 }
@@ -197,7 +218,10 @@ impl Content {
             }
             "bpt" | "ept" | "ph" | "it" => {
                 if let Some((tag, end, native)) = self.native.take() {
-                    self.push_code(&tag, end, &native);
+                    let offsets = self.push_code(&tag, end, &native);
+                    if let Some(number) = self.native_pair.take() {
+                        self.unclosed_bpts.insert(number, offsets);
+                    }
                 }
             }
             _ => {}
@@ -208,19 +232,26 @@ impl Content {
     /// in this segment (XLIFF 2.0 lets `sc` and `ec` sit in different segments of a unit)
     /// becomes an isolated `it`: TMX requires a `bpt` and its `ept` in one segment.
     fn into_parts(mut self) -> (String, Option<String>) {
-        for number in self.pair_numbers.values() {
-            let opening = format!("<bpt i=\"{number}\">");
-            if let Some(start) = self.markup.find(&opening) {
-                // The code's content is escaped text, so its end tag is the next `</bpt>`.
-                if let Some(end) = self.markup[start..].find("</bpt>").map(|at| start + at) {
-                    self.markup
-                        .replace_range(end..end + "</bpt>".len(), "</it>");
-                    self.markup.replace_range(
-                        start..start + opening.len(),
-                        &format!("<it pos=\"begin\" x=\"{number}\">"),
-                    );
-                }
+        // One pass over the markup, however many codes are left open.
+        let mut unclosed: Vec<(usize, usize, u32)> = self
+            .unclosed_bpts
+            .iter()
+            .map(|(&number, &(start, end))| (start, end, number))
+            .collect();
+        if !unclosed.is_empty() {
+            unclosed.sort_unstable();
+            let mut rewritten = String::with_capacity(self.markup.len() + 16 * unclosed.len());
+            let mut copied = 0;
+            for (start, end, number) in unclosed {
+                let content_start = start + format!("<bpt i=\"{number}\">").len();
+                rewritten.push_str(&self.markup[copied..start]);
+                rewritten.push_str(&format!("<it pos=\"begin\" x=\"{number}\">"));
+                rewritten.push_str(&self.markup[content_start..end]);
+                rewritten.push_str("</it>");
+                copied = end + "</bpt>".len();
             }
+            rewritten.push_str(&self.markup[copied..]);
+            self.markup = rewritten;
         }
         let markup = self.has_codes.then(|| self.markup.trim().to_owned());
         (self.text, markup)
@@ -500,6 +531,13 @@ fn finish(
                 )));
             }
         }
+    }
+    if let Some(problem) = [&source_markup, &target_markup]
+        .into_iter()
+        .flatten()
+        .find_map(|markup| super::inline::markup_problem(markup))
+    {
+        return Err(skip(problem));
     }
     let mut unit = options.pair(source, target);
     unit.variants[0].markup = source_markup;
