@@ -287,17 +287,22 @@ pub async fn lookup(
         None
     };
     let tm = state.tm.clone();
-    let matches = tokio::task::spawn_blocking(move || tm.lookup(&query)).await??;
-    let matches = matches
-        .into_iter()
-        .map(|found| {
-            MatchDto::new(
-                found,
-                &query_codes,
-                want_diff.then_some(query_text.as_str()),
-            )
+    // Diffs are CPU work too: made on the blocking pool with the lookup.
+    let matches = tokio::task::spawn_blocking(move || {
+        tm.lookup(&query).map(|matches| {
+            matches
+                .into_iter()
+                .map(|found| {
+                    MatchDto::new(
+                        found,
+                        &query_codes,
+                        want_diff.then_some(query_text.as_str()),
+                    )
+                })
+                .collect::<Vec<_>>()
         })
-        .collect();
+    })
+    .await??;
     Ok(Reply::ok(format, LookupResponse { matches, terms }))
 }
 

@@ -20,10 +20,17 @@ pub struct DiffPiece {
     pub text: String,
 }
 
+/// Longest a diff may search for the smallest set of changes. Texts may be 10,000 characters
+/// and a lookup may return 100 matches: past this, the diff is still right (equal and changed
+/// pieces rebuild both texts) but may mark more than the least that changed.
+const DIFF_TIME_LIMIT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// The pieces that turn `match_source` into `query`, in reading order, with runs of the same
 /// kind joined.
 pub fn char_diff(match_source: &str, query: &str) -> Vec<DiffPiece> {
-    let diff = TextDiff::from_chars(match_source, query);
+    let diff = TextDiff::configure()
+        .timeout(DIFF_TIME_LIMIT)
+        .diff_chars(match_source, query);
     let mut pieces: Vec<DiffPiece> = Vec::new();
     for change in diff.iter_all_changes() {
         let op = match change.tag() {

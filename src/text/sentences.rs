@@ -1,14 +1,18 @@
 //! Splitting a paragraph into sentences: the one set of rules, used by `POST /api/v1/split`
 //! and so by the web workbench.
 //!
-//! A sentence ends after `。！？；…` (full- or half-width `!?;` too) and after a `.` that is
-//! followed by a space or the end of the text, unless the word before the `.` is a known
+//! A sentence ends after `。！？；…`, and after a half-width `!?;` or `.` that is followed
+//! by a space or the end of the text, a `.` unless the word before the `.` is a known
 //! abbreviation (`Mr.`, `No.`, `U.S.`) or the `.` sits between digits (`3.5`). Closing quotes
 //! and brackets right after the end belong to the sentence (`……。”`). A line break always
 //! ends a sentence: pasted paragraphs keep their own breaks.
 
-/// Ends a sentence wherever it stands.
-const ALWAYS_ENDS: [char; 9] = ['。', '！', '？', '；', '!', '?', ';', '…', '\u{ff0e}'];
+/// Ends a sentence wherever it stands (Chinese punctuation).
+const ALWAYS_ENDS: [char; 6] = ['。', '！', '？', '；', '…', '\u{ff0e}'];
+
+/// End a sentence when a space (or the end of the text) follows: "Yahoo!" inside a word, a
+/// URL's `?` or `a;b` do not.
+const ENDS_BEFORE_SPACE: [char; 3] = ['!', '?', ';'];
 
 /// Stay with the sentence they follow.
 const CLOSERS: [char; 12] = [
@@ -48,6 +52,12 @@ pub fn split(paragraph: &str) -> Vec<Sentence> {
                 last += 1;
             }
             Some(after_closers(&chars, last + 1))
+        } else if ENDS_BEFORE_SPACE.contains(&character) && followed_by_break(&chars, index) {
+            let mut last = index;
+            while last + 1 < chars.len() && ENDS_BEFORE_SPACE.contains(&chars[last + 1]) {
+                last += 1;
+            }
+            Some(after_closers(&chars, last + 1))
         } else if character == '.' && full_stop_ends_sentence(&chars, start, index) {
             Some(after_closers(&chars, index + 1))
         } else {
@@ -72,14 +82,18 @@ fn after_closers(chars: &[char], mut position: usize) -> usize {
     position
 }
 
-fn full_stop_ends_sentence(chars: &[char], sentence_start: usize, dot: usize) -> bool {
-    let next = chars.get(dot + 1).copied();
-    // "3.5", "U.S.A", "example.org": not followed by a space.
-    let followed_by_break = match next {
+/// Whether the mark at `position` is followed by white space, a closing quote or bracket, or
+/// the end of the text.
+fn followed_by_break(chars: &[char], position: usize) -> bool {
+    match chars.get(position + 1) {
         None => true,
-        Some(next) => next.is_whitespace() || CLOSERS.contains(&next),
-    };
-    if !followed_by_break {
+        Some(next) => next.is_whitespace() || CLOSERS.contains(next),
+    }
+}
+
+fn full_stop_ends_sentence(chars: &[char], sentence_start: usize, dot: usize) -> bool {
+    // "3.5", "U.S.A", "example.org": not followed by a space.
+    if !followed_by_break(chars, dot) {
         return false;
     }
     // The word before the stop, including inner stops ("U.S", "e.g").
