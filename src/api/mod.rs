@@ -18,12 +18,14 @@ pub mod web;
 pub mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::auth::Keyring;
 use crate::config::Config;
@@ -156,10 +158,9 @@ fn with_service_layers(routes: Router<AppState>, state: AppState) -> Router {
                 "the server hit an internal error while handling this request",
             ))
         }))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::body_idle_timeout,
-        ))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            state.config.limits.body_idle_seconds,
+        )))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::authenticate,
