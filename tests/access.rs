@@ -560,3 +560,127 @@ fn without_keys_the_server_refuses_to_listen_beyond_loopback() {
     assert!(stderr.contains("without API keys"), "{stderr}");
     assert!(stderr.contains("attache keys add"), "{stderr}");
 }
+
+/// Every route that changes something, called by the role just below the one it needs: 403,
+/// naming the role, and nothing changes.
+#[tokio::test]
+async fn every_write_route_refuses_the_role_below_its_own_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, keys) = keyed_server(dir.path(), &[]);
+    let (status, segment) = call(
+        &server,
+        "POST",
+        "/api/v1/segments",
+        Some(&keys["admin"]),
+        Some(pair("会议在北京举行。", "The meeting was held in Beijing.")),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let segment_id = segment["id"].as_u64().unwrap();
+    let entry = json!({"workflow": "proposed", "terms": [{"lang": "zh", "text": "数字丝绸之路"},
+                        {"lang": "en", "text": "Digital Silk Road"}]});
+    let (status, created) = call(
+        &server,
+        "POST",
+        "/api/v1/terms",
+        Some(&keys["admin"]),
+        Some(entry.clone()),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let term_id = created["id"].as_u64().unwrap();
+    let segments_before = server.segment_count().await;
+    let (_, terms_before) = call(
+        &server,
+        "GET",
+        "/api/v1/terms/changes?limit=100",
+        Some(&keys["reader"]),
+        None,
+    )
+    .await;
+
+    let segment_path = format!("/api/v1/segments/{segment_id}");
+    let term_path = format!("/api/v1/terms/{term_id}");
+    let approve = format!("{term_path}/approve");
+    let reject = format!("{term_path}/reject");
+    let cases: Vec<(&str, &str, Option<Value>, &str, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/segments",
+            Some(pair("新句子。", "A new one.")),
+            "reader",
+            "translator",
+        ),
+        (
+            "PUT",
+            &segment_path,
+            Some(json!({"target": "Changed."})),
+            "reader",
+            "translator",
+        ),
+        ("DELETE", &segment_path, None, "terminologist", "admin"),
+        (
+            "POST",
+            "/api/v1/terms",
+            Some(entry.clone()),
+            "reader",
+            "translator",
+        ),
+        (
+            "PUT",
+            &term_path,
+            Some(entry.clone()),
+            "translator",
+            "terminologist",
+        ),
+        (
+            "PATCH",
+            &term_path,
+            Some(json!({"note": "changed"})),
+            "translator",
+            "terminologist",
+        ),
+        ("POST", &approve, None, "translator", "terminologist"),
+        ("POST", &reject, None, "translator", "terminologist"),
+        ("DELETE", &term_path, None, "terminologist", "admin"),
+        ("GET", "/api/v1/keys", None, "terminologist", "admin"),
+    ];
+    for (method, path, body, below, needed) in cases {
+        let (status, answer) = call(&server, method, path, Some(&keys[below]), body).await;
+        assert_eq!(status, 403, "{method} {path} by a {below}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needed), "{method} {path}: {message}");
+    }
+    for (path, below) in [
+        (
+            "/api/v1/import?format=tsv&source_lang=zh&target_lang=en",
+            "terminologist",
+        ),
+        ("/api/v1/termbase/import?format=tbx", "translator"),
+    ] {
+        let response = server
+            .client
+            .post(server.url(path))
+            .bearer_auth(&keys[below])
+            .body("会议。\tA meeting.\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{path} by a {below}");
+    }
+    assert_eq!(server.segment_count().await, segments_before);
+    let (_, terms_after) = call(
+        &server,
+        "GET",
+        "/api/v1/terms/changes?limit=100",
+        Some(&keys["reader"]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        terms_after, terms_before,
+        "a refused request changed the glossary"
+    );
+    let (_, unchanged) = call(&server, "GET", &segment_path, Some(&keys["reader"]), None).await;
+    assert_eq!(unchanged["target"], "The meeting was held in Beijing.");
+}
