@@ -129,7 +129,10 @@ pub fn backup(data_dir: &Path, target: &Path) -> Result<Contents, BackupError> {
             .unwrap_or_default(),
         files: {
             let mut listed = files.clone();
-            listed.insert(META_FILE.to_owned(), record_of(&meta));
+            listed.insert(
+                META_FILE.to_owned(),
+                stream(&mut &meta[..], &target.join(META_FILE), None)?,
+            );
             listed
         },
     };
@@ -171,7 +174,7 @@ pub fn restore(backup_dir: &Path, data_dir: &Path) -> Result<Contents, BackupErr
             dir: backup_dir.to_owned(),
             problem: format!("{name}: {error}"),
         })?;
-        let found = checksum(&mut file, &path)?;
+        let found = stream(&mut file, &path, None)?;
         if found.bytes != expected.bytes || found.xxh3 != expected.xxh3 {
             return Err(BackupError::Damaged {
                 dir: backup_dir.to_owned(),
@@ -266,7 +269,13 @@ fn require_empty(dir: &Path) -> Result<(), BackupError> {
     }
 }
 
-fn checksum(reader: &mut impl Read, path: &Path) -> Result<FileRecord, BackupError> {
+/// Reads `reader` to its end, writing every byte to `copy` if given; returns the size and
+/// checksum of what was read. `path` names the file in errors.
+fn stream(
+    reader: &mut impl Read,
+    path: &Path,
+    mut copy: Option<&mut File>,
+) -> Result<FileRecord, BackupError> {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut buffer = vec![0u8; 1 << 20];
     let mut bytes = 0;
@@ -276,41 +285,23 @@ fn checksum(reader: &mut impl Read, path: &Path) -> Result<FileRecord, BackupErr
             break;
         }
         hasher.update(&buffer[..read]);
+        if let Some(out) = copy.as_deref_mut() {
+            out.write_all(&buffer[..read]).map_err(io_at(path))?;
+        }
         bytes += read as u64;
     }
     Ok(FileRecord {
         bytes,
         xxh3: format!("{:016x}", hasher.digest()),
     })
-}
-
-fn record_of(bytes: &[u8]) -> FileRecord {
-    FileRecord {
-        bytes: bytes.len() as u64,
-        xxh3: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
-    }
 }
 
 /// Copies `reader` into a new file at `path`, fsynced; returns its size and checksum.
 fn copy_into(reader: &mut impl Read, path: &Path) -> Result<FileRecord, BackupError> {
     let mut out = File::create(path).map_err(io_at(path))?;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut bytes = 0;
-    loop {
-        let read = reader.read(&mut buffer).map_err(io_at(path))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        out.write_all(&buffer[..read]).map_err(io_at(path))?;
-        bytes += read as u64;
-    }
+    let record = stream(reader, path, Some(&mut out))?;
     out.sync_all().map_err(io_at(path))?;
-    Ok(FileRecord {
-        bytes,
-        xxh3: format!("{:016x}", hasher.digest()),
-    })
+    Ok(record)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
