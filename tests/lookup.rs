@@ -272,3 +272,57 @@ async fn a_paragraph_splits_into_sentences_and_each_match_diffs_against_its_quer
     let plain = server.lookup(sentences[0]).await;
     assert!(plain["matches"][0].get("diff").is_none(), "{plain}");
 }
+
+/// A short English sentence whose best match shares only common words with it ("the", "of",
+/// "and") used to be lost behind units sharing its rare words, which BM25 ranks first: with
+/// more such units than lookup takes candidates, the best match was never looked at. The
+/// shared-token count finds it.
+#[tokio::test]
+async fn best_match_sharing_only_common_words_is_found_behind_units_sharing_rare_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    // Real UN sentences, so "the", "of" and "and" are as common as they are in a real TM…
+    let mut pairs = un_pairs(3000);
+    // …and 200 units sharing the query's four rarest words, and nothing in order with it.
+    let filler = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima", "mike", "oscar", "papa", "quebec", "romeo", "sierra",
+    ];
+    for index in 0..200usize {
+        let words: Vec<&str> = (0..6)
+            .map(|k| filler[(index * 7 + k * 5) % filler.len()])
+            .collect();
+        pairs.push((
+            format!("枪手案{index}"),
+            format!("Gunman motive incident nature {} {index}", words.join(" ")),
+        ));
+    }
+    let best = "With the trust of the country and the goodwill of the people,";
+    pairs.push(("在国家的信任和人民的善意下，".to_owned(), best.to_owned()));
+    let (status, report) = server
+        .import_tsv(&tsv_of(&pairs), "source_lang=zh&target_lang=en")
+        .await;
+    assert_eq!(status, 200, "{report}");
+
+    let query = "The nature of the incident and the motive of the gunman";
+    let truth = pairs
+        .iter()
+        .map(|(_, english)| attache::text::score(query, english))
+        .max()
+        .unwrap();
+    assert_eq!(
+        truth, 53,
+        "no stored sentence should beat the one added for it"
+    );
+    assert!(attache::text::score(query, &pairs[3000].1) < 50);
+    let (status, body) = server
+        .post_json(
+            "/api/v1/lookup",
+            json!({"text": query, "source_lang": "en", "target_lang": "zh",
+                   "min_score": 50, "limit": 5}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["matches"][0]["score"], 53, "{body}");
+    assert_eq!(body["matches"][0]["source"], best, "{body}");
+}

@@ -4,6 +4,8 @@
 //! never wait for the writer; writes go to the writer thread ([`writer`]) and return once
 //! committed. Nothing outside this module sees Tantivy types.
 
+pub mod lengths;
+mod reach;
 pub mod schema;
 pub mod search;
 pub mod unit;
@@ -177,6 +179,8 @@ pub struct Tm {
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     /// Commits made by the writer since the index was opened.
     commits: Arc<AtomicU64>,
+    /// Token counts per segment and language, built as lookups need them.
+    length_tables: lengths::LengthTables,
 }
 
 impl Tm {
@@ -234,6 +238,7 @@ impl Tm {
             commands: Mutex::new(None),
             writer_thread: Mutex::new(None),
             commits: Arc::default(),
+            length_tables: lengths::LengthTables::default(),
         };
         if mode == OpenMode::ReadWrite {
             let index_writer = index
@@ -337,7 +342,12 @@ impl Tm {
     }
 
     pub fn lookup(&self, query: &LookupQuery) -> Result<Vec<Match>, TmError> {
-        search::lookup(&self.reader.searcher(), &self.fields, query)
+        search::lookup(
+            &self.reader.searcher(),
+            &self.fields,
+            &self.length_tables,
+            query,
+        )
     }
 
     pub fn concordance(&self, query: &ConcordanceQuery) -> Result<ConcordanceResult, TmError> {

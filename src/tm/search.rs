@@ -5,6 +5,7 @@
 //! their stable id.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::columnar::Column;
@@ -18,6 +19,8 @@ use tantivy::{
 };
 use tantivy::{TantivyDocument, Term};
 
+use crate::tm::lengths::{LengthTable, LengthTables, TextLength};
+use crate::tm::reach;
 use crate::tm::schema::{bigram_term, length_key, token_term, Fields, LENGTH_BITS};
 use crate::tm::unit::{Status, Unit, Variant};
 use crate::tm::TmError;
@@ -81,7 +84,11 @@ fn decode_unit(fields: &Fields, document: &TantivyDocument) -> Result<Unit, TmEr
         .map_err(|error| TmError::Corrupt(format!("stored unit cannot be decoded: {error}")))
 }
 
-fn fetch_unit(searcher: &Searcher, fields: &Fields, address: DocAddress) -> Result<Unit, TmError> {
+pub(super) fn fetch_unit(
+    searcher: &Searcher,
+    fields: &Fields,
+    address: DocAddress,
+) -> Result<Unit, TmError> {
     let document: TantivyDocument = searcher.doc(address)?;
     decode_unit(fields, &document)
 }
@@ -188,37 +195,121 @@ pub fn length_window(query_len: usize, min_score: u8) -> Option<(usize, usize)> 
     Some((shortest, longest))
 }
 
-/// Which documents may become lookup candidates: those whose `lengths` show a source text
-/// inside the length window and a text in the target language.
-struct CandidateFilter {
-    /// Inclusive range of `lengths` values for the source language.
-    source_window: (u64, u64),
-    /// The `lengths` value of a source exactly as long as the query.
-    query_key: u64,
-    /// The language bits of the target language's `lengths` values.
+/// Which documents may become lookup candidates: those with a source text whose token count
+/// lies inside the length window, a text in the target language, and not in a hidden
+/// collection.
+#[derive(Clone)]
+pub(super) struct CandidateFilter {
+    /// Inclusive range of token counts the source text may have.
+    window: (usize, usize),
+    /// The query's token count (stands for the length of a unit with several source texts).
+    query_tokens: usize,
+    /// The language bits of the source and target languages' `lengths` values.
+    source_language: u64,
     target_language: u64,
     /// Collections whose units the caller may not see.
     hidden_collections: Vec<Term>,
 }
 
 impl CandidateFilter {
-    /// For a document that may be a candidate, the token count of its source text closest to
-    /// the query's (a unit can hold several texts in one language).
-    fn accepts(&self, lengths: &Column<u64>, doc: DocId) -> Option<usize> {
-        let mut closest: Option<u64> = None;
-        let mut has_target = false;
-        for value in lengths.values_for_doc(doc) {
-            if (self.source_window.0..=self.source_window.1).contains(&value)
-                && closest.is_none_or(|best| {
-                    value.abs_diff(self.query_key) < best.abs_diff(self.query_key)
-                })
-            {
-                closest = Some(value);
-            }
-            has_target |= value >> LENGTH_BITS == self.target_language;
+    /// The filter of a lookup for a query of `query_tokens` tokens. Its length window is
+    /// exact: it never drops a source that can reach `min_score`.
+    pub(super) fn for_lookup(
+        fields: &Fields,
+        query: &LookupQuery,
+        query_tokens: usize,
+    ) -> CandidateFilter {
+        let language_bits = |tag: &str| length_key(&lang::primary_subtag(tag), 0) >> LENGTH_BITS;
+        CandidateFilter {
+            window: length_window(query_tokens, query.min_score).unwrap_or((0, usize::MAX)),
+            query_tokens,
+            source_language: language_bits(&query.source_lang),
+            target_language: language_bits(&query.target_lang),
+            hidden_collections: query
+                .hidden_collections
+                .iter()
+                .map(|name| Term::from_field_text(fields.collection, name))
+                .collect(),
         }
-        let closest = closest.filter(|_| has_target)?;
-        Some((closest & ((1 << LENGTH_BITS) - 1)) as usize)
+    }
+
+    /// The same filter with another length window.
+    pub(super) fn with_window(&self, window: (usize, usize)) -> CandidateFilter {
+        CandidateFilter {
+            window,
+            ..self.clone()
+        }
+    }
+
+    /// The filter's view of one segment.
+    pub(super) fn in_segment<'a>(
+        &'a self,
+        searcher: &Searcher,
+        reader: &'a SegmentReader,
+        tables: &LengthTables,
+    ) -> Result<SegmentFilter<'a>, TmError> {
+        let lengths: Column<u64> = reader.fast_fields().u64("lengths")?;
+        Ok(SegmentFilter {
+            source: tables.get(searcher, reader, &lengths, self.source_language),
+            target: tables.get(searcher, reader, &lengths, self.target_language),
+            lengths,
+            alive: reader.alive_bitset(),
+            hidden: documents_with_any(reader, &self.hidden_collections)?,
+            filter: self,
+        })
+    }
+}
+
+/// A [`CandidateFilter`] over one segment.
+pub(super) struct SegmentFilter<'a> {
+    filter: &'a CandidateFilter,
+    source: Arc<LengthTable>,
+    target: Arc<LengthTable>,
+    /// Asked only for a unit with several source texts.
+    lengths: Column<u64>,
+    alive: Option<&'a tantivy::fastfield::AliveBitSet>,
+    /// Documents of hidden collections, sorted.
+    hidden: Vec<DocId>,
+}
+
+impl SegmentFilter<'_> {
+    /// For a document that may be a candidate, the token count of its source text (see
+    /// [`SegmentFilter::source_tokens`]).
+    fn accepts(&self, doc: DocId) -> Option<usize> {
+        self.source_tokens(doc).filter(|_| self.admits(doc))
+    }
+
+    /// The token count of the document's source text if it lies inside the window. For a
+    /// unit with several source texts (`zh-CN` and `zh-TW`) with one inside, the query's own
+    /// count: every bound computed from it is then the loosest any of the texts could have,
+    /// so no text is pruned by another's length.
+    pub(super) fn source_tokens(&self, doc: DocId) -> Option<usize> {
+        let (shortest, longest) = self.filter.window;
+        match self.source.get(doc) {
+            TextLength::Absent => None,
+            TextLength::Tokens(count) => {
+                Some(count).filter(|count| (shortest..=longest).contains(count))
+            }
+            TextLength::SeeColumn => self.any_in_column(doc),
+        }
+    }
+
+    /// Whether the document has a target text, is not deleted and not hidden.
+    pub(super) fn admits(&self, doc: DocId) -> bool {
+        self.target.get(doc) != TextLength::Absent
+            && self.alive.is_none_or(|alive| alive.is_alive(doc))
+            && self.hidden.binary_search(&doc).is_err()
+    }
+
+    /// The query's token count if any source text of the document lies inside the window.
+    fn any_in_column(&self, doc: DocId) -> Option<usize> {
+        let (shortest, longest) = self.filter.window;
+        self.lengths
+            .values_for_doc(doc)
+            .filter(|value| value >> LENGTH_BITS == self.filter.source_language)
+            .map(|value| (value & ((1 << LENGTH_BITS) - 1)) as usize)
+            .any(|count| (shortest..=longest).contains(&count))
+            .then_some(self.filter.query_tokens)
     }
 }
 
@@ -256,6 +347,7 @@ fn top_candidates(
     query: &dyn Query,
     limit: usize,
     filter: &CandidateFilter,
+    tables: &LengthTables,
 ) -> Result<Vec<(DocAddress, usize)>, TmError> {
     use std::cmp::Reverse;
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
@@ -263,9 +355,7 @@ fn top_candidates(
     let mut best: std::collections::BinaryHeap<Reverse<Scored>> =
         std::collections::BinaryHeap::with_capacity(limit + 1);
     for (segment, reader) in searcher.segment_readers().iter().enumerate() {
-        let lengths: Column<u64> = reader.fast_fields().u64("lengths")?;
-        let alive = reader.alive_bitset();
-        let hidden = documents_with_any(reader, &filter.hidden_collections)?;
+        let segment_filter = filter.in_segment(searcher, reader, tables)?;
         let threshold = |best: &std::collections::BinaryHeap<Reverse<Scored>>| {
             if best.len() < limit {
                 Score::MIN
@@ -275,9 +365,7 @@ fn top_candidates(
         };
         let start = threshold(&best);
         weight.for_each_pruning(start, reader, &mut |doc, score| {
-            let alive = alive.is_none_or(|alive| alive.is_alive(doc))
-                && hidden.binary_search(&doc).is_err();
-            if let Some(source_tokens) = filter.accepts(&lengths, doc).filter(|_| alive) {
+            if let Some(source_tokens) = segment_filter.accepts(doc) {
                 best.push(Reverse(Scored(
                     score,
                     DocAddress::new(segment as SegmentOrdinal, doc),
@@ -362,6 +450,7 @@ fn selective_terms(searcher: &Searcher, terms: BTreeSet<Term>) -> Result<Vec<Ter
 pub fn lookup(
     searcher: &Searcher,
     fields: &Fields,
+    tables: &LengthTables,
     query: &LookupQuery,
 ) -> Result<Vec<Match>, TmError> {
     let primary = lang::primary_subtag(&query.source_lang);
@@ -419,66 +508,111 @@ pub fn lookup(
         Box::new(BooleanQuery::new(filters))
     };
     // The length window is exact: it never drops a source that can reach `min_score`.
-    let (shortest, longest) =
-        length_window(tokens.len(), query.min_score).unwrap_or((0, usize::MAX >> 1));
-    let filter = CandidateFilter {
-        source_window: (
-            length_key(&primary, shortest),
-            length_key(&primary, longest),
-        ),
-        query_key: length_key(&primary, tokens.len()),
-        target_language: length_key(&lang::primary_subtag(&query.target_lang), 0) >> LENGTH_BITS,
-        hidden_collections: query
-            .hidden_collections
-            .iter()
-            .map(|name| Term::from_field_text(fields.collection, name))
-            .collect(),
-    };
+    let filter = CandidateFilter::for_lookup(fields, query, tokens.len());
     let candidates = top_candidates(
         searcher,
         search_query.as_ref(),
         candidate_count(query.limit, tokens.len()),
         &filter,
+        tables,
     )?;
 
     let scorer = text::QueryScorer::new(&query.text);
-    let mut matches = Vec::new();
-    // Scores of the matches so far, best first: once `limit` are found, a candidate whose
-    // length alone keeps it below the `limit`-th is not fetched (it cannot enter the answer).
-    let mut found_scores: Vec<u8> = Vec::new();
+    let mut answer = Answer::new(query);
     for (address, source_tokens) in candidates {
-        if found_scores.len() >= query.limit
-            && length_bound(tokens.len(), source_tokens) < found_scores[query.limit - 1]
-        {
+        if answer.cannot_enter(length_bound(tokens.len(), source_tokens)) {
             continue;
         }
-        let unit = fetch_unit(searcher, fields, address)?;
-        let Some(target) = unit.variant_in(&query.target_lang).cloned() else {
-            continue;
+        answer.consider(fetch_unit(searcher, fields, address)?, &scorer);
+    }
+
+    // The ranking above favours units sharing rare terms. A unit it missed that would beat
+    // the best match found shares enough tokens with the query to be found by counting
+    // them (see `reach`), when that is cheap enough.
+    let best = answer.best_score();
+    if best < 100 {
+        let floor = query.min_score.max(best + 1);
+        let budget = reach::budget(tokens.len());
+        let terms = reach::QueryTerms::new(searcher, fields, &primary, &tokens)?;
+        let reachable = terms.units_that_can_reach(searcher, tables, &filter, floor, budget)?;
+        for unit in reachable.into_iter().flatten() {
+            // Best bound first: once a bound cannot beat the best match, none can.
+            if unit.bound <= answer.best_score() {
+                break;
+            }
+            let unit = fetch_unit(searcher, fields, unit.address)?;
+            if !answer.holds(unit.id) {
+                answer.consider(unit, &scorer);
+            }
+        }
+    }
+    Ok(answer.into_matches())
+}
+
+/// The matches of a lookup as they are found.
+struct Answer<'q> {
+    query: &'q LookupQuery,
+    matches: Vec<Match>,
+    /// Scores of the matches so far, best first.
+    scores: Vec<u8>,
+}
+
+impl<'q> Answer<'q> {
+    fn new(query: &'q LookupQuery) -> Self {
+        Answer {
+            query,
+            matches: Vec::new(),
+            scores: Vec::new(),
+        }
+    }
+
+    /// The best score found so far (0 for none).
+    fn best_score(&self) -> u8 {
+        self.scores.first().copied().unwrap_or(0)
+    }
+
+    /// Whether a unit that can score at most `bound` cannot enter the answer: the bound is
+    /// below `min_score`, or `limit` matches are found and the last of them scores more.
+    fn cannot_enter(&self, bound: u8) -> bool {
+        bound < self.query.min_score
+            || (self.scores.len() >= self.query.limit && bound < self.scores[self.query.limit - 1])
+    }
+
+    fn holds(&self, id: u64) -> bool {
+        self.matches.iter().any(|found| found.unit.id == id)
+    }
+
+    /// Scores `unit` and keeps it if it has both languages and reaches `min_score`.
+    fn consider(&mut self, unit: Unit, scorer: &text::QueryScorer) {
+        let Some(target) = unit.variant_in(&self.query.target_lang).cloned() else {
+            return;
         };
         let best_source = unit
-            .variants_in(&query.source_lang)
+            .variants_in(&self.query.source_lang)
             .map(|variant| (scorer.score(&variant.text), variant))
             .max_by_key(|(score, _)| *score);
         let Some((score, source)) = best_source else {
-            continue;
+            return;
         };
-        if score < query.min_score {
-            continue;
+        if score < self.query.min_score {
+            return;
         }
         let source = source.clone();
-        let rank = found_scores.partition_point(|better| *better >= score);
-        found_scores.insert(rank, score);
-        matches.push(Match {
+        let rank = self.scores.partition_point(|better| *better >= score);
+        self.scores.insert(rank, score);
+        self.matches.push(Match {
             score,
             source,
             target,
             unit,
         });
     }
-    matches.sort_by(tie_break);
-    matches.truncate(query.limit);
-    Ok(matches)
+
+    fn into_matches(mut self) -> Vec<Match> {
+        self.matches.sort_by(tie_break);
+        self.matches.truncate(self.query.limit);
+        self.matches
+    }
 }
 
 /// A concordance search: every unit whose `lang` text contains `q` as a phrase.

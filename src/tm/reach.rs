@@ -1,0 +1,463 @@
+//! The second stage of a fuzzy lookup: every unit that can still beat the best match found.
+//!
+//! The first stage (`search::lookup`) ranks units by BM25 over the query's rarer terms. It is
+//! fast and nearly always right, but it favours a unit sharing one rare word over a unit
+//! sharing many common ones, and for a short English sentence the best match can be the
+//! latter ("The nature of the incident and the motive of the gunman" → "With the trust of the
+//! country and the goodwill of the people,", 53). This stage closes that gap with a bound
+//! instead of a ranking.
+//!
+//! **The bound.** A stored text of `m` tokens scoring `s` against a query of `n` tokens is
+//! `d` edits away with `100 × (max(n, m) − d) / max(n, m) ≥ s`, and every position an
+//! alignment does not edit is a token the two share; so they share at least
+//! `ceil(s × max(n, m) / 100)` tokens, counted with repeats. The count is exact over the
+//! index: a token's first occurrence is its `tokens` term, its k-th its `repeats` term
+//! (`en:the#3`), and a unit shares as many query tokens as it has of those terms.
+//!
+//! **The count, MaxScore-style.** To reach `t` shared tokens a unit must hold at least one
+//! of the query's terms other than its `t − 1` most common ones. Those few rarer lists are
+//! read whole; the `t − 1` common lists (`the`, `的`, `.`) are only probed, by skipping to
+//! the units the rare lists brought in, and a unit is let go as soon as the lists left
+//! cannot bring it to its needed count. Each survivor carries the bound
+//! `100 × shared / max(n, m)` on its score; the caller fetches them best bound first and
+//! stops at the first bound that cannot beat what it has.
+//!
+//! **The budget.** What this costs is the length of the lists it must read, known from the
+//! term dictionary before anything is read. A query whose lists exceed the budget skips the
+//! stage and keeps the first stage's answer: on long Chinese queries with no good match the
+//! rarer half of the characters can still fill a million postings, and the first stage is
+//! reliable there (see BENCHMARKS.md for how often each case occurs).
+
+use std::sync::Arc;
+
+use tantivy::index::InvertedIndexReader;
+use tantivy::postings::{SegmentPostings, TermInfo};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentOrdinal, Term, TERMINATED};
+
+use crate::text;
+use crate::tm::lengths::LengthTables;
+use crate::tm::schema::{repeat_term, token_term, Fields};
+use crate::tm::search::{length_window, CandidateFilter};
+use crate::tm::TmError;
+
+/// The postings this stage may read for a query of `query_tokens` tokens.
+///
+/// Short queries get the most: the first stage has few terms to rank them by, and they are
+/// where it misses (at 1M units, every English miss of the benchmark's fresh query set but
+/// one was a sentence of 11–16 tokens, needing 30,000–450,000 postings). Reading 250,000
+/// postings takes about 2.5 ms on the benchmark machine; longer queries, which the first
+/// stage serves well, get 40,000, so the stage adds about 0.3 ms to the median lookup.
+pub fn budget(query_tokens: usize) -> u64 {
+    if query_tokens <= SHORT_QUERY_TOKENS {
+        SHORT_QUERY_BUDGET
+    } else {
+        QUERY_BUDGET
+    }
+}
+
+/// Queries of at most this many tokens are short (see [`budget`]).
+const SHORT_QUERY_TOKENS: usize = 16;
+const SHORT_QUERY_BUDGET: u64 = 250_000;
+const QUERY_BUDGET: u64 = 40_000;
+
+/// A unit that may score at least the floor, and the most it can score.
+pub struct Reachable {
+    pub address: DocAddress,
+    pub bound: u8,
+}
+
+/// One query token (or repeat of one) as a term, with where it is in each segment.
+struct QueryTerm {
+    /// Units holding it, over all segments.
+    doc_freq: u64,
+    /// Its postings in each segment (`None`: not in that segment).
+    in_segments: Vec<Option<(Arc<InvertedIndexReader>, TermInfo)>>,
+}
+
+/// The query's tokens as terms, the second and later occurrences of a repeated token as
+/// its `repeats` terms; terms in no unit are left out (they cannot be shared).
+pub struct QueryTerms {
+    /// The query's token count.
+    query_tokens: usize,
+    /// Most common first.
+    terms: Vec<QueryTerm>,
+}
+
+impl QueryTerms {
+    pub fn new(
+        searcher: &Searcher,
+        fields: &Fields,
+        primary: &str,
+        tokens: &[text::Token],
+    ) -> Result<QueryTerms, TmError> {
+        let mut occurrences: std::collections::HashMap<&str, u32> = Default::default();
+        let mut terms = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let occurrence = occurrences.entry(token.text.as_str()).or_default();
+            *occurrence += 1;
+            let term = if *occurrence > 1 {
+                Term::from_field_text(
+                    fields.repeats,
+                    &repeat_term(primary, &token.text, *occurrence),
+                )
+            } else {
+                Term::from_field_text(fields.tokens, &token_term(primary, &token.text))
+            };
+            let mut in_segments = Vec::with_capacity(searcher.segment_readers().len());
+            let mut doc_freq = 0u64;
+            for reader in searcher.segment_readers() {
+                let index = reader.inverted_index(term.field())?;
+                let info = index
+                    .get_term_info(&term)
+                    .map_err(tantivy::TantivyError::from)?;
+                doc_freq += info.as_ref().map_or(0, |info| info.doc_freq as u64);
+                in_segments.push(info.map(|info| (index, info)));
+            }
+            if doc_freq > 0 {
+                terms.push(QueryTerm {
+                    doc_freq,
+                    in_segments,
+                });
+            }
+        }
+        terms.sort_by_key(|term| std::cmp::Reverse(term.doc_freq));
+        Ok(QueryTerms {
+            query_tokens: tokens.len(),
+            terms,
+        })
+    }
+
+    /// Every unit (that `filter` admits) which can score `floor` or more, best bound first;
+    /// `None` when finding them would read more than `budget` postings.
+    pub fn units_that_can_reach(
+        &self,
+        searcher: &Searcher,
+        tables: &LengthTables,
+        filter: &CandidateFilter,
+        floor: u8,
+        budget: u64,
+    ) -> Result<Option<Vec<Reachable>>, TmError> {
+        let n = self.query_tokens;
+        let Some(window) = length_window(n, floor) else {
+            return Ok(Some(Vec::new()));
+        };
+        let filter = filter.with_window(window);
+        let needed_at = |m: usize| (floor as usize * n.max(m)).div_ceil(100);
+        // The `least_needed - 1` most common terms are only probed, the rest read.
+        let probed_count = (needed_at(n).max(1) - 1).min(self.terms.len());
+        let (probed, read) = self.terms.split_at(probed_count);
+        if read.iter().map(|term| term.doc_freq).sum::<u64>() > budget {
+            return Ok(None);
+        }
+
+        let mut reachable = Vec::new();
+        for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
+            let segment_filter = filter.in_segment(searcher, reader, tables)?;
+            let mut counts = DocCounts::take(reader.max_doc());
+            for term in read {
+                let Some((index, info)) = &term.in_segments[ordinal] else {
+                    continue;
+                };
+                // Whole blocks of 128 decoded documents at a time: the fastest way through.
+                let mut blocks = index
+                    .read_block_postings_from_terminfo(info, IndexRecordOption::Basic)
+                    .map_err(tantivy::TantivyError::from)?;
+                loop {
+                    let docs = blocks.docs();
+                    if docs.is_empty() {
+                        break;
+                    }
+                    for &doc in docs {
+                        counts.add(doc);
+                    }
+                    blocks.advance();
+                }
+            }
+            // Probed rarest first: the likeliest to miss, so a unit that cannot qualify is
+            // let go sooner.
+            let mut probes: Vec<Probe> = probed
+                .iter()
+                .rev()
+                .map(|term| Probe::of(term, ordinal))
+                .collect();
+            for (doc, shared) in counts.drain() {
+                let Some(source_tokens) = segment_filter.source_tokens(doc) else {
+                    continue;
+                };
+                let needed = needed_at(source_tokens);
+                let mut total = shared as usize;
+                // A unit that qualifies is probed in every list, so its count is exact.
+                let mut remaining = probes.len();
+                for probe in probes.iter_mut() {
+                    if total + remaining < needed {
+                        break;
+                    }
+                    remaining -= 1;
+                    if probe.holds(doc)? {
+                        total += 1;
+                    }
+                }
+                if total < needed || !segment_filter.admits(doc) {
+                    continue;
+                }
+                reachable.push(Reachable {
+                    address: DocAddress::new(ordinal as SegmentOrdinal, doc),
+                    bound: (100 * total / n.max(source_tokens)).min(100) as u8,
+                });
+            }
+        }
+        reachable.sort_by(|left, right| {
+            right
+                .bound
+                .cmp(&left.bound)
+                .then(left.address.cmp(&right.address))
+        });
+        Ok(Some(reachable))
+    }
+}
+
+/// A list that is probed, not read: opened on its first probe, then only skipped forward.
+enum Probe {
+    Absent,
+    Unopened(Arc<InvertedIndexReader>, TermInfo),
+    Open(Box<SegmentPostings>),
+}
+
+impl Probe {
+    fn of(term: &QueryTerm, segment: usize) -> Probe {
+        match &term.in_segments[segment] {
+            Some((index, info)) => Probe::Unopened(index.clone(), info.clone()),
+            None => Probe::Absent,
+        }
+    }
+
+    /// Whether the list holds `doc`; documents must be asked in increasing order.
+    fn holds(&mut self, doc: DocId) -> Result<bool, TmError> {
+        if let Probe::Unopened(index, info) = self {
+            let postings = index
+                .read_postings_from_terminfo(info, IndexRecordOption::Basic)
+                .map_err(tantivy::TantivyError::from)?;
+            *self = Probe::Open(Box::new(postings));
+        }
+        let Probe::Open(postings) = self else {
+            return Ok(false);
+        };
+        let current = if postings.doc() < doc {
+            postings.seek(doc)
+        } else {
+            postings.doc()
+        };
+        Ok(current == doc && current != TERMINATED)
+    }
+}
+
+/// How many of the read lists each document of a segment is in: a count per document and a
+/// bitmap of the documents counted, so they come out in order without a sort. The arrays
+/// are kept per thread and handed back zeroed, so a lookup pays only for the entries it
+/// touches, not for allocating and clearing arrays as long as the segment.
+struct DocCounts {
+    counts: Vec<u16>,
+    counted: Vec<u64>,
+}
+
+thread_local! {
+    static SPARE_DOC_COUNTS: std::cell::RefCell<Option<DocCounts>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl DocCounts {
+    /// Zeroed arrays for `max_doc` documents.
+    fn take(max_doc: DocId) -> DocCounts {
+        let mut arrays = SPARE_DOC_COUNTS
+            .with(|spare| spare.borrow_mut().take())
+            .unwrap_or(DocCounts {
+                counts: Vec::new(),
+                counted: Vec::new(),
+            });
+        let max_doc = max_doc as usize;
+        if arrays.counts.len() < max_doc {
+            arrays.counts.resize(max_doc, 0);
+        }
+        if arrays.counted.len() < max_doc.div_ceil(64) {
+            arrays.counted.resize(max_doc.div_ceil(64), 0);
+        }
+        arrays
+    }
+
+    #[inline]
+    fn add(&mut self, doc: DocId) {
+        let count = &mut self.counts[doc as usize];
+        *count = count.saturating_add(1);
+        self.counted[doc as usize / 64] |= 1 << (doc % 64);
+    }
+
+    /// Every counted document with its count, in document order. The arrays are zeroed on
+    /// the way and go back to the thread when the iterator is dropped. (Arrays dropped
+    /// without a drain, on an error, are simply freed: only zeroed ones are ever reused.)
+    fn drain(self) -> DocCountsDrain {
+        DocCountsDrain {
+            arrays: Some(self),
+            word: 0,
+            bits: 0,
+        }
+    }
+}
+
+struct DocCountsDrain {
+    arrays: Option<DocCounts>,
+    /// The next bitmap word to look at, and what is left of the current one.
+    word: usize,
+    bits: u64,
+}
+
+/// The next counted document, zeroing its count and its bitmap word.
+fn next_counted(arrays: &mut DocCounts, word: &mut usize, bits: &mut u64) -> Option<(DocId, u16)> {
+    while *bits == 0 {
+        *bits = std::mem::take(arrays.counted.get_mut(*word)?);
+        *word += 1;
+    }
+    let doc = (*word - 1) * 64 + bits.trailing_zeros() as usize;
+    *bits &= *bits - 1;
+    Some((doc as DocId, std::mem::take(&mut arrays.counts[doc])))
+}
+
+impl Iterator for DocCountsDrain {
+    type Item = (DocId, u16);
+
+    fn next(&mut self) -> Option<(DocId, u16)> {
+        next_counted(self.arrays.as_mut()?, &mut self.word, &mut self.bits)
+    }
+}
+
+impl Drop for DocCountsDrain {
+    fn drop(&mut self) {
+        if let Some(mut arrays) = self.arrays.take() {
+            // Zero what an early stop left, then hand the arrays back.
+            while next_counted(&mut arrays, &mut self.word, &mut self.bits).is_some() {}
+            SPARE_DOC_COUNTS.with(|spare| *spare.borrow_mut() = Some(arrays));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::QueryTerms;
+    use crate::tm::search::{fetch_unit, CandidateFilter, LookupQuery};
+    use crate::tm::{NewUnit, OpenMode, Tm};
+
+    /// The first 2,300 real pairs of the UN dev set.
+    fn un_pairs() -> Vec<(String, String)> {
+        let corpora = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/corpora/un-devset");
+        let zh = std::fs::read_to_string(corpora.join("UNv1.0.devset.zh")).unwrap();
+        let en = std::fs::read_to_string(corpora.join("UNv1.0.devset.en")).unwrap();
+        zh.lines()
+            .zip(en.lines())
+            .map(|(zh, en)| (zh.trim().to_owned(), en.trim().to_owned()))
+            .filter(|(zh, en)| !zh.is_empty() && !en.is_empty())
+            .take(2_300)
+            .collect()
+    }
+
+    /// The stage is exact within its budget: every stored unit scoring at least the floor is
+    /// among the units it returns, with a bound no lower than its score. Checked against
+    /// every unit of a 2,000-pair TM, in both directions, for stored sentences with a word
+    /// dropped and sentences never stored, at three floors.
+    #[test]
+    fn every_unit_that_can_reach_the_floor_is_found_with_a_bound_above_its_score() {
+        let pairs = un_pairs();
+        let (stored, unseen) = pairs.split_at(2_000);
+        let dir = tempfile::tempdir().unwrap();
+        let tm = Tm::open(dir.path(), OpenMode::ReadWrite).unwrap();
+        tm.add_blocking(
+            stored
+                .iter()
+                .map(|(zh, en)| NewUnit::pair("zh", zh, "en", en))
+                .collect(),
+        )
+        .unwrap();
+        let searcher = tm.reader.searcher();
+        // Every stored unit by id: its Chinese and English text.
+        let mut units = HashMap::new();
+        tm.for_each_unit(None, |unit| {
+            let text = |lang: &str| unit.variant_in(lang).unwrap().text.clone();
+            units.insert(unit.id, (text("zh"), text("en")));
+            Ok(())
+        })
+        .unwrap();
+        // A stored sentence with one token dropped, in both languages; and sentences never
+        // stored, which mostly have no good match at all.
+        let dropped_token = |text: &str| {
+            let tokens: Vec<String> = crate::text::tokens(text)
+                .into_iter()
+                .map(|token| token.text)
+                .collect();
+            let mut kept: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            if kept.len() > 2 {
+                kept.remove(kept.len() / 3);
+            }
+            kept.join(" ")
+        };
+        let mut queries = Vec::new();
+        for (zh, en) in stored.iter().step_by(50) {
+            queries.push(("zh", "en", dropped_token(zh)));
+            queries.push(("en", "zh", dropped_token(en)));
+        }
+        for (zh, en) in unseen.iter().step_by(10) {
+            queries.push(("zh", "en", zh.clone()));
+            queries.push(("en", "zh", en.clone()));
+        }
+        let mut checked = 0;
+        for (source_lang, target_lang, query) in queries {
+            let lookup = LookupQuery {
+                text: query.clone(),
+                source_lang: source_lang.to_owned(),
+                target_lang: target_lang.to_owned(),
+                min_score: 1,
+                limit: 5,
+                collections: Vec::new(),
+                hidden_collections: Vec::new(),
+            };
+            let tokens = crate::text::tokens(&query);
+            let terms = QueryTerms::new(&searcher, &tm.fields, source_lang, &tokens).unwrap();
+            let filter = CandidateFilter::for_lookup(&tm.fields, &lookup, tokens.len());
+            let scores: Vec<(u64, &String, u8)> = units
+                .iter()
+                .map(|(id, (zh, en))| {
+                    let source = if source_lang == "zh" { zh } else { en };
+                    (*id, source, crate::text::score(&query, source))
+                })
+                .collect();
+            for floor in [50u8, 70, 90] {
+                let found = terms
+                    .units_that_can_reach(&searcher, &tm.length_tables, &filter, floor, u64::MAX)
+                    .unwrap()
+                    .expect("an unlimited budget always suffices");
+                let bounds: HashMap<u64, u8> = found
+                    .iter()
+                    .map(|reachable| {
+                        let unit = fetch_unit(&searcher, &tm.fields, reachable.address).unwrap();
+                        (unit.id, reachable.bound)
+                    })
+                    .collect();
+                for &(id, source, score) in &scores {
+                    if score < floor {
+                        continue;
+                    }
+                    checked += 1;
+                    let bound = bounds.get(&id).unwrap_or_else(|| {
+                        panic!("{query:?} → {source:?} scores {score} ≥ {floor} but was not found")
+                    });
+                    assert!(
+                        *bound >= score,
+                        "{query:?} → {source:?}: bound {bound} below the score {score}"
+                    );
+                }
+            }
+        }
+        assert!(checked >= 100, "only {checked} units reached a floor");
+    }
+}
