@@ -11,14 +11,15 @@
 //! `d` edits away with `100 × (max(n, m) − d) / max(n, m) ≥ s`, and every position an
 //! alignment does not edit is a token the two share; so they share at least
 //! `ceil(s × max(n, m) / 100)` tokens, counted with repeats. The count is exact over the
-//! index: a token's first occurrence is its `tokens` term, its k-th its `repeats` term
-//! (`en:the#3`), and a unit shares as many query tokens as it has of those terms.
+//! index: a query token occurring `q` times in the query and `f` times in a unit (the term
+//! frequency of its `tokens` term) makes `min(q, f)` shared tokens.
 //!
-//! **The count, MaxScore-style.** To reach `t` shared tokens a unit must hold at least one
-//! of the query's terms other than its `t − 1` most common ones. Those few rarer lists are
-//! read whole; the `t − 1` common lists (`the`, `的`, `.`) are only probed, by skipping to
-//! the units the rare lists brought in, and a unit is let go as soon as the lists left
-//! cannot bring it to its needed count. Each survivor carries the bound
+//! **The count, MaxScore-style.** A query token can add at most its `q` to a unit's count.
+//! The most common tokens, as many as cannot make the needed count `t` together (their
+//! `q`s sum below `t`), are only probed: a unit must also hold one of the other, rarer
+//! tokens, whose lists are read whole. The common lists (`the`, `的`, `.`) are skipped
+//! through to the units the rare lists brought in, and a unit is let go as soon as the lists
+//! left cannot bring it to its needed count. Each survivor carries the bound
 //! `100 × shared / max(n, m)` on its score; the caller fetches them best bound first and
 //! stops at the first bound that cannot beat what it has.
 //!
@@ -31,28 +32,35 @@
 use std::sync::Arc;
 
 use tantivy::index::InvertedIndexReader;
+use tantivy::postings::Postings;
 use tantivy::postings::{SegmentPostings, TermInfo};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentOrdinal, Term, TERMINATED};
 
 use crate::text;
 use crate::tm::lengths::LengthTables;
-use crate::tm::schema::{repeat_term, token_term, Fields};
+use crate::tm::schema::{token_term, Fields};
 use crate::tm::search::{length_window, CandidateFilter};
 use crate::tm::TmError;
 
-/// The postings this stage may read for a query of `query_tokens` tokens.
+/// The postings this stage may read for a query of `query_tokens` tokens, when the first
+/// stage found a match (`found_match`) or not; `None`: the stage does not run.
 ///
 /// Short queries get the most: the first stage has few terms to rank them by, and they are
-/// where it misses (at 1M units, every English miss of the benchmark's fresh query set but
-/// one was a sentence of 11–16 tokens, needing 30,000–450,000 postings). Reading 250,000
-/// postings takes about 2.5 ms on the benchmark machine; longer queries, which the first
-/// stage serves well, get 40,000, so the stage adds about 0.3 ms to the median lookup.
-pub fn budget(query_tokens: usize) -> u64 {
+/// where it misses (at 1M units, four of the five English misses of the benchmark's fresh
+/// query set were sentences of 11–15 tokens with no match found; three needed
+/// 87,000–222,000 postings, the fourth a million). Reading 250,000 postings takes about
+/// 2.5 ms on the benchmark machine. A longer query gets 40,000, and only to improve on a
+/// match the first stage found (the misses of 32 and 65 tokens had one, at 56 and 69, and
+/// needed about 30,000): proving that a long query has no match at all would cost a
+/// millisecond for most of them and has not found a match in the benchmarks.
+pub fn budget(query_tokens: usize, found_match: bool) -> Option<u64> {
     if query_tokens <= SHORT_QUERY_TOKENS {
-        SHORT_QUERY_BUDGET
+        Some(SHORT_QUERY_BUDGET)
+    } else if found_match {
+        Some(QUERY_BUDGET)
     } else {
-        QUERY_BUDGET
+        None
     }
 }
 
@@ -67,16 +75,18 @@ pub struct Reachable {
     pub bound: u8,
 }
 
-/// One query token (or repeat of one) as a term, with where it is in each segment.
+/// One distinct query token as a term, with where it is in each segment.
 struct QueryTerm {
+    /// How many times the query holds it: the most it can add to a unit's shared count.
+    in_query: u32,
     /// Units holding it, over all segments.
     doc_freq: u64,
     /// Its postings in each segment (`None`: not in that segment).
     in_segments: Vec<Option<(Arc<InvertedIndexReader>, TermInfo)>>,
 }
 
-/// The query's tokens as terms, the second and later occurrences of a repeated token as
-/// its `repeats` terms; terms in no unit are left out (they cannot be shared).
+/// The query's distinct tokens as `tokens` terms, each with its count in the query; terms in
+/// no unit are left out (they cannot be shared).
 pub struct QueryTerms {
     /// The query's token count.
     query_tokens: usize,
@@ -91,23 +101,18 @@ impl QueryTerms {
         primary: &str,
         tokens: &[text::Token],
     ) -> Result<QueryTerms, TmError> {
-        let mut occurrences: std::collections::HashMap<&str, u32> = Default::default();
-        let mut terms = Vec::with_capacity(tokens.len());
+        // Ordered, so ties in the sort below fall the same way on every call.
+        let mut in_query: std::collections::BTreeMap<&str, u32> = Default::default();
         for token in tokens {
-            let occurrence = occurrences.entry(token.text.as_str()).or_default();
-            *occurrence += 1;
-            let term = if *occurrence > 1 {
-                Term::from_field_text(
-                    fields.repeats,
-                    &repeat_term(primary, &token.text, *occurrence),
-                )
-            } else {
-                Term::from_field_text(fields.tokens, &token_term(primary, &token.text))
-            };
+            *in_query.entry(token.text.as_str()).or_default() += 1;
+        }
+        let mut terms = Vec::with_capacity(in_query.len());
+        for (token, count) in in_query {
+            let term = Term::from_field_text(fields.tokens, &token_term(primary, token));
             let mut in_segments = Vec::with_capacity(searcher.segment_readers().len());
             let mut doc_freq = 0u64;
             for reader in searcher.segment_readers() {
-                let index = reader.inverted_index(term.field())?;
+                let index = reader.inverted_index(fields.tokens)?;
                 let info = index
                     .get_term_info(&term)
                     .map_err(tantivy::TantivyError::from)?;
@@ -116,11 +121,13 @@ impl QueryTerms {
             }
             if doc_freq > 0 {
                 terms.push(QueryTerm {
+                    in_query: count,
                     doc_freq,
                     in_segments,
                 });
             }
         }
+        // Most common first.
         terms.sort_by_key(|term| std::cmp::Reverse(term.doc_freq));
         Ok(QueryTerms {
             query_tokens: tokens.len(),
@@ -144,8 +151,18 @@ impl QueryTerms {
         };
         let filter = filter.with_window(window);
         let needed_at = |m: usize| (floor as usize * n.max(m)).div_ceil(100);
-        // The `least_needed - 1` most common terms are only probed, the rest read.
-        let probed_count = (needed_at(n).max(1) - 1).min(self.terms.len());
+        // The most common terms whose counts sum below the least needed count are only
+        // probed; the rest are read.
+        let least_needed = needed_at(n).max(1);
+        let mut probed_count = 0;
+        let mut probed_weight = 0usize;
+        while let Some(term) = self.terms.get(probed_count) {
+            if probed_weight + term.in_query as usize >= least_needed {
+                break;
+            }
+            probed_weight += term.in_query as usize;
+            probed_count += 1;
+        }
         let (probed, read) = self.terms.split_at(probed_count);
         if read.iter().map(|term| term.doc_freq).sum::<u64>() > budget {
             return Ok(None);
@@ -161,15 +178,15 @@ impl QueryTerms {
                 };
                 // Whole blocks of 128 decoded documents at a time: the fastest way through.
                 let mut blocks = index
-                    .read_block_postings_from_terminfo(info, IndexRecordOption::Basic)
+                    .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
                     .map_err(tantivy::TantivyError::from)?;
                 loop {
                     let docs = blocks.docs();
                     if docs.is_empty() {
                         break;
                     }
-                    for &doc in docs {
-                        counts.add(doc);
+                    for (&doc, &frequency) in docs.iter().zip(blocks.freqs()) {
+                        counts.add(doc, frequency.min(term.in_query));
                     }
                     blocks.advance();
                 }
@@ -188,15 +205,13 @@ impl QueryTerms {
                 let needed = needed_at(source_tokens);
                 let mut total = shared as usize;
                 // A unit that qualifies is probed in every list, so its count is exact.
-                let mut remaining = probes.len();
+                let mut remaining = probed_weight;
                 for probe in probes.iter_mut() {
                     if total + remaining < needed {
                         break;
                     }
-                    remaining -= 1;
-                    if probe.holds(doc)? {
-                        total += 1;
-                    }
+                    remaining -= probe.in_query as usize;
+                    total += probe.frequency_in(doc)?.min(probe.in_query) as usize;
                 }
                 if total < needed || !segment_filter.admits(doc) {
                     continue;
@@ -218,7 +233,13 @@ impl QueryTerms {
 }
 
 /// A list that is probed, not read: opened on its first probe, then only skipped forward.
-enum Probe {
+struct Probe {
+    /// The term's count in the query.
+    in_query: u32,
+    list: ProbedList,
+}
+
+enum ProbedList {
     Absent,
     Unopened(Arc<InvertedIndexReader>, TermInfo),
     Open(Box<SegmentPostings>),
@@ -226,34 +247,43 @@ enum Probe {
 
 impl Probe {
     fn of(term: &QueryTerm, segment: usize) -> Probe {
-        match &term.in_segments[segment] {
-            Some((index, info)) => Probe::Unopened(index.clone(), info.clone()),
-            None => Probe::Absent,
+        let list = match &term.in_segments[segment] {
+            Some((index, info)) => ProbedList::Unopened(index.clone(), info.clone()),
+            None => ProbedList::Absent,
+        };
+        Probe {
+            in_query: term.in_query,
+            list,
         }
     }
 
-    /// Whether the list holds `doc`; documents must be asked in increasing order.
-    fn holds(&mut self, doc: DocId) -> Result<bool, TmError> {
-        if let Probe::Unopened(index, info) = self {
+    /// How many times `doc` holds the term (0 if not); documents must be asked in
+    /// increasing order.
+    fn frequency_in(&mut self, doc: DocId) -> Result<u32, TmError> {
+        if let ProbedList::Unopened(index, info) = &self.list {
             let postings = index
-                .read_postings_from_terminfo(info, IndexRecordOption::Basic)
+                .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
                 .map_err(tantivy::TantivyError::from)?;
-            *self = Probe::Open(Box::new(postings));
+            self.list = ProbedList::Open(Box::new(postings));
         }
-        let Probe::Open(postings) = self else {
-            return Ok(false);
+        let ProbedList::Open(postings) = &mut self.list else {
+            return Ok(0);
         };
         let current = if postings.doc() < doc {
             postings.seek(doc)
         } else {
             postings.doc()
         };
-        Ok(current == doc && current != TERMINATED)
+        Ok(if current == doc && current != TERMINATED {
+            postings.term_freq()
+        } else {
+            0
+        })
     }
 }
 
-/// How many of the read lists each document of a segment is in: a count per document and a
-/// bitmap of the documents counted, so they come out in order without a sort. The arrays
+/// The shared tokens the read lists give each document of a segment: a count per document
+/// and a bitmap of the documents counted, so they come out in order without a sort. The arrays
 /// are kept per thread and handed back zeroed, so a lookup pays only for the entries it
 /// touches, not for allocating and clearing arrays as long as the segment.
 struct DocCounts {
@@ -286,9 +316,9 @@ impl DocCounts {
     }
 
     #[inline]
-    fn add(&mut self, doc: DocId) {
+    fn add(&mut self, doc: DocId, shared: u32) {
         let count = &mut self.counts[doc as usize];
-        *count = count.saturating_add(1);
+        *count = count.saturating_add(shared.min(u16::MAX as u32) as u16);
         self.counted[doc as usize / 64] |= 1 << (doc % 64);
     }
 

@@ -14,8 +14,7 @@
 //! | `lang`    | every subtag prefix of every variant's tag (`zh`, `zh-cn`)    | language filter  |
 //! | `collection` | the collection name                                        | collection filter|
 //! | `content` | hash of the unit's languages and texts                       | duplicate check  |
-//! | `tokens`  | score tokens with positions (`zh:会`, `en:meeting`)           | concordance, shared-token count |
-//! | `repeats` | a numbered term per repeated token (`en:the#2`, `en:the#3`)   | shared-token count |
+//! | `tokens`  | score tokens with positions (`zh:会`, `en:meeting`)           | concordance      |
 //! | `bigrams` | adjacent score-token pairs (`zh:会\u{1}议`)                   | fuzzy candidates |
 //! | `stems`   | stemmed word tokens with positions (`en:meet`)                | concordance      |
 //! | `lengths` | per variant: language hash and token count, packed (fast) | length window    |
@@ -30,7 +29,7 @@ use crate::{lang, text};
 
 /// Bumped whenever analysis changes what terms a text produces: an index built by another
 /// analyzer version must be rebuilt from its stored units.
-pub const ANALYZER_VERSION: u32 = 3;
+pub const ANALYZER_VERSION: u32 = 2;
 
 /// Separates the two tokens of a bigram term; it never occurs inside a token.
 pub const BIGRAM_SEPARATOR: char = '\u{1}';
@@ -46,7 +45,6 @@ pub struct Fields {
     pub collection: Field,
     pub content: Field,
     pub tokens: Field,
-    pub repeats: Field,
     pub bigrams: Field,
     pub stems: Field,
     pub lengths: Field,
@@ -58,11 +56,6 @@ pub fn build_schema() -> (Schema, Fields) {
         TextFieldIndexing::default()
             .set_tokenizer(TERMS_TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-    );
-    let documents_only = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(TERMS_TOKENIZER)
-            .set_index_option(IndexRecordOption::Basic),
     );
     let with_freqs = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
@@ -76,7 +69,6 @@ pub fn build_schema() -> (Schema, Fields) {
         collection: builder.add_text_field("collection", STRING),
         content: builder.add_text_field("content", STRING),
         tokens: builder.add_text_field("tokens", with_positions.clone()),
-        repeats: builder.add_text_field("repeats", documents_only),
         bigrams: builder.add_text_field("bigrams", with_freqs),
         stems: builder.add_text_field("stems", with_positions),
         lengths: builder.add_u64_field("lengths", FAST),
@@ -101,15 +93,6 @@ pub fn length_key(primary: &str, token_count: usize) -> u64 {
 pub fn token_term(primary: &str, token: &str) -> String {
     format!("{primary}:{token}")
 }
-
-/// `en:the#2` — the term of the `occurrence`-th (2nd or later) repeat of a token in a text.
-/// A token is one character or a run of letters and digits, so no token term has this form.
-pub fn repeat_term(primary: &str, token: &str, occurrence: u32) -> String {
-    format!("{primary}:{token}{REPEAT_MARK}{occurrence}")
-}
-
-/// Separates a token from its occurrence number in a [`repeat_term`].
-pub const REPEAT_MARK: char = '#';
 
 /// `zh:会\u{1}议` — a bigram term.
 pub fn bigram_term(primary: &str, first: &str, second: &str) -> String {
@@ -148,27 +131,6 @@ pub fn unit_document(fields: &Fields, unit: &Unit) -> TantivyDocument {
         let mut token_terms = String::with_capacity(variant.text.len() * 3);
         for token in &tokens {
             push_term(&mut token_terms, &primary, &token.text, None);
-        }
-        // A term for each repeat of a token: a unit holding "the" four times has `en:the`
-        // in `tokens` and `en:the#2`…`en:the#4` here, so the number of query tokens a unit
-        // shares (repeats included) is a plain count of shared terms, in which the fourth
-        // "the" is as rare as it really is.
-        let mut repeat_terms = String::new();
-        let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-        for token in &tokens {
-            let occurrence = seen.entry(token.text.as_str()).or_default();
-            *occurrence += 1;
-            if *occurrence > 1 {
-                use std::fmt::Write;
-                let _ = write!(
-                    repeat_terms,
-                    "{primary}:{}{REPEAT_MARK}{occurrence} ",
-                    token.text
-                );
-            }
-        }
-        if !repeat_terms.is_empty() {
-            document.add_text(fields.repeats, repeat_terms);
         }
         let mut bigram_terms = String::with_capacity(variant.text.len() * 5);
         for pair in tokens.windows(2) {

@@ -530,9 +530,9 @@ pub fn lookup(
     // the best match found shares enough tokens with the query to be found by counting
     // them (see `reach`), when that is cheap enough.
     let best = answer.best_score();
-    if best < 100 {
+    let found_match = best >= query.min_score;
+    if let Some(budget) = reach::budget(tokens.len(), found_match).filter(|_| best < 100) {
         let floor = query.min_score.max(best + 1);
-        let budget = reach::budget(tokens.len());
         let terms = reach::QueryTerms::new(searcher, fields, &primary, &tokens)?;
         let reachable = terms.units_that_can_reach(searcher, tables, &filter, floor, budget)?;
         for unit in reachable.into_iter().flatten() {
