@@ -289,6 +289,9 @@ impl Probe {
 struct DocCounts {
     counts: Vec<u16>,
     counted: Vec<u64>,
+    /// The bitmap words that cover this segment (the arrays may be longer, from a larger
+    /// segment counted before).
+    words: usize,
 }
 
 thread_local! {
@@ -304,8 +307,10 @@ impl DocCounts {
             .unwrap_or(DocCounts {
                 counts: Vec::new(),
                 counted: Vec::new(),
+                words: 0,
             });
         let max_doc = max_doc as usize;
+        arrays.words = max_doc.div_ceil(64);
         if arrays.counts.len() < max_doc {
             arrays.counts.resize(max_doc, 0);
         }
@@ -344,7 +349,7 @@ struct DocCountsDrain {
 /// The next counted document, zeroing its count and its bitmap word.
 fn next_counted(arrays: &mut DocCounts, word: &mut usize, bits: &mut u64) -> Option<(DocId, u16)> {
     while *bits == 0 {
-        *bits = std::mem::take(arrays.counted.get_mut(*word)?);
+        *bits = std::mem::take(arrays.counted[..arrays.words].get_mut(*word)?);
         *word += 1;
     }
     let doc = (*word - 1) * 64 + bits.trailing_zeros() as usize;
@@ -394,22 +399,26 @@ mod tests {
 
     /// The stage is exact within its budget: every stored unit scoring at least the floor is
     /// among the units it returns, with a bound no lower than its score. Checked against
-    /// every unit of a 2,000-pair TM, in both directions, for stored sentences with a word
-    /// dropped and sentences never stored, at three floors.
+    /// every unit of a 2,000-pair TM in several segments, in both directions, for stored
+    /// sentences with a word dropped and sentences never stored, at three floors.
     #[test]
     fn every_unit_that_can_reach_the_floor_is_found_with_a_bound_above_its_score() {
         let pairs = un_pairs();
         let (stored, unseen) = pairs.split_at(2_000);
         let dir = tempfile::tempdir().unwrap();
         let tm = Tm::open(dir.path(), OpenMode::ReadWrite).unwrap();
-        tm.add_blocking(
-            stored
-                .iter()
-                .map(|(zh, en)| NewUnit::pair("zh", zh, "en", en))
-                .collect(),
-        )
-        .unwrap();
+        // In four commits, so the search spans several segments.
+        for chunk in stored.chunks(500) {
+            tm.add_blocking(
+                chunk
+                    .iter()
+                    .map(|(zh, en)| NewUnit::pair("zh", zh, "en", en))
+                    .collect(),
+            )
+            .unwrap();
+        }
         let searcher = tm.reader.searcher();
+        assert!(searcher.segment_readers().len() > 1);
         // Every stored unit by id: its Chinese and English text.
         let mut units = HashMap::new();
         tm.for_each_unit(None, |unit| {
@@ -489,5 +498,50 @@ mod tests {
             }
         }
         assert!(checked >= 100, "only {checked} units reached a floor");
+    }
+
+    /// A unit holding two texts in the query's language (Simplified and Traditional) is
+    /// judged by either: its length in the filters stands for both, so neither text is
+    /// pruned by the other's length, and the lookup scores the one that matches best.
+    #[test]
+    fn a_unit_with_two_source_texts_is_found_by_the_one_that_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let tm = Tm::open(dir.path(), OpenMode::ReadWrite).unwrap();
+        let mut unit = NewUnit::pair(
+            "zh-CN",
+            "这是一个很长很长的句子，它和查询几乎没有任何共同之处，只是为了让长度远离查询的长度而已。",
+            "en",
+            "The meeting was chaired by the district secretary.",
+        );
+        unit.variants.push(crate::tm::Variant::plain(
+            "zh-TW",
+            "會議由昌平區委書記主持。",
+        ));
+        tm.add_blocking(vec![unit]).unwrap();
+        let query = "會議由昌平區委副書記主持。";
+        let lookup = LookupQuery {
+            text: query.to_owned(),
+            source_lang: "zh".to_owned(),
+            target_lang: "en".to_owned(),
+            min_score: 50,
+            limit: 5,
+            collections: Vec::new(),
+            hidden_collections: Vec::new(),
+        };
+        let matches = tm.lookup(&lookup).unwrap();
+        assert_eq!(matches.len(), 1);
+        assert_eq!(matches[0].source.text, "會議由昌平區委書記主持。");
+        assert_eq!(matches[0].score, 92);
+
+        let searcher = tm.reader.searcher();
+        let tokens = crate::text::tokens(query);
+        let terms = QueryTerms::new(&searcher, &tm.fields, "zh", &tokens).unwrap();
+        let filter = CandidateFilter::for_lookup(&tm.fields, &lookup, tokens.len());
+        let found = terms
+            .units_that_can_reach(&searcher, &tm.length_tables, &filter, 90, u64::MAX)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].bound >= 92);
     }
 }
