@@ -24,10 +24,10 @@
 //! stops at the first bound that cannot beat what it has.
 //!
 //! **The budget.** What this costs is the length of the lists it must read, known from the
-//! term dictionary before anything is read. A query whose lists exceed the budget skips the
-//! stage and keeps the first stage's answer: on long Chinese queries with no good match the
-//! rarer half of the characters can still fill a million postings, and the first stage is
-//! reliable there (see BENCHMARKS.md for how often each case occurs).
+//! term dictionary before anything is read. A query whose lists exceed the budget ([`budget`])
+//! skips the stage and keeps the first stage's answer: on a long Chinese query with no good
+//! match the rarer half of the characters can still fill a million postings, and the first
+//! stage is reliable there, so long queries run the stage only to improve on a match.
 
 use std::sync::Arc;
 
