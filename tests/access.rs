@@ -69,6 +69,13 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// POSTs `body` with `key` and returns what was created (the answer must be 201).
+async fn created(server: &Server, path: &str, key: &str, body: Value) -> Value {
+    let (status, answer) = call(server, "POST", path, Some(key), Some(body)).await;
+    assert_eq!(status, 201, "{answer}");
+    answer
+}
+
 fn pair(zh: &str, en: &str) -> Value {
     json!({"source_lang": "zh", "target_lang": "en", "source": zh, "target": en})
 }
@@ -390,28 +397,18 @@ async fn a_restricted_collection_is_invisible_to_keys_not_named_for_it() {
     );
     let mut draft = pair(secret.0, secret.1);
     draft["collection"] = json!("drafts");
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/api/v1/segments",
-        Some(&keys["admin"]),
-        Some(draft.clone()),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    let body = created(&server, "/api/v1/segments", &keys["admin"], draft.clone()).await;
     let secret_id = body["id"].as_u64().unwrap();
-    let (status, _) = call(
+    created(
         &server,
-        "POST",
         "/api/v1/segments",
-        Some(&keys["admin"]),
-        Some(pair(
+        &keys["admin"],
+        pair(
             "双方同意加强合作。",
             "Both sides agreed to strengthen cooperation.",
-        )),
+        ),
     )
     .await;
-    assert_eq!(status, 201);
 
     let lookup = json!({"text": secret.0, "source_lang": "zh", "target_lang": "en"});
     let concordance = "/api/v1/concordance?q=%E4%B8%A5%E6%AD%A3%E4%BA%A4%E6%B6%89&lang=zh";
@@ -567,28 +564,18 @@ fn without_keys_the_server_refuses_to_listen_beyond_loopback() {
 async fn every_write_route_refuses_the_role_below_its_own_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (server, keys) = keyed_server(dir.path(), &[]);
-    let (status, segment) = call(
+    let segment = created(
         &server,
-        "POST",
         "/api/v1/segments",
-        Some(&keys["admin"]),
-        Some(pair("会议在北京举行。", "The meeting was held in Beijing.")),
+        &keys["admin"],
+        pair("会议在北京举行。", "The meeting was held in Beijing."),
     )
     .await;
-    assert_eq!(status, 201);
     let segment_id = segment["id"].as_u64().unwrap();
     let entry = json!({"workflow": "proposed", "terms": [{"lang": "zh", "text": "数字丝绸之路"},
                         {"lang": "en", "text": "Digital Silk Road"}]});
-    let (status, created) = call(
-        &server,
-        "POST",
-        "/api/v1/terms",
-        Some(&keys["admin"]),
-        Some(entry.clone()),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let term_id = created["id"].as_u64().unwrap();
+    let term = created(&server, "/api/v1/terms", &keys["admin"], entry.clone()).await;
+    let term_id = term["id"].as_u64().unwrap();
     let segments_before = server.segment_count().await;
     let (_, terms_before) = call(
         &server,

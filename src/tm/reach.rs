@@ -383,6 +383,19 @@ mod tests {
     use crate::tm::search::{fetch_unit, CandidateFilter, LookupQuery};
     use crate::tm::{NewUnit, OpenMode, Tm};
 
+    /// A lookup for the top five over every collection.
+    fn lookup_of(text: &str, source_lang: &str, target_lang: &str, min_score: u8) -> LookupQuery {
+        LookupQuery {
+            text: text.to_owned(),
+            source_lang: source_lang.to_owned(),
+            target_lang: target_lang.to_owned(),
+            min_score,
+            limit: 5,
+            collections: Vec::new(),
+            hidden_collections: Vec::new(),
+        }
+    }
+
     /// The first 2,300 real pairs of the UN dev set.
     fn un_pairs() -> Vec<(String, String)> {
         let corpora = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -451,15 +464,7 @@ mod tests {
         }
         let mut checked = 0;
         for (source_lang, target_lang, query) in queries {
-            let lookup = LookupQuery {
-                text: query.clone(),
-                source_lang: source_lang.to_owned(),
-                target_lang: target_lang.to_owned(),
-                min_score: 1,
-                limit: 5,
-                collections: Vec::new(),
-                hidden_collections: Vec::new(),
-            };
+            let lookup = lookup_of(&query, source_lang, target_lang, 1);
             let tokens = crate::text::tokens(&query);
             let terms = QueryTerms::new(&searcher, &tm.fields, source_lang, &tokens).unwrap();
             let filter = CandidateFilter::for_lookup(&tm.fields, &lookup, tokens.len());
@@ -519,15 +524,7 @@ mod tests {
         ));
         tm.add_blocking(vec![unit]).unwrap();
         let query = "會議由昌平區委副書記主持。";
-        let lookup = LookupQuery {
-            text: query.to_owned(),
-            source_lang: "zh".to_owned(),
-            target_lang: "en".to_owned(),
-            min_score: 50,
-            limit: 5,
-            collections: Vec::new(),
-            hidden_collections: Vec::new(),
-        };
+        let lookup = lookup_of(query, "zh", "en", 50);
         let matches = tm.lookup(&lookup).unwrap();
         assert_eq!(matches.len(), 1);
         assert_eq!(matches[0].source.text, "會議由昌平區委書記主持。");
