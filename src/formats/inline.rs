@@ -63,11 +63,26 @@ pub fn markup_problem(markup: &str) -> Option<String> {
                 )
             })
     };
+    // Raw characters first: quick-xml checks neither names nor the characters in a tag, so a
+    // U+0000 inside an attribute name would pass every check below.
+    if let Some(problem) = illegal(markup) {
+        return Some(problem);
+    }
+    let bad_name = |name: &str| {
+        (!super::is_xml_name(name)).then(|| {
+            format!(
+                "inline markup names an element or attribute {name:?}, which is not an XML name"
+            )
+        })
+    };
     loop {
         match reader.read_event() {
             Err(error) => return Some(format!("malformed inline markup: {error}")),
             Ok(Event::Eof) => return None,
             Ok(Event::Start(element) | Event::Empty(element)) => {
+                if let Some(problem) = bad_name(element.name().0) {
+                    return Some(problem);
+                }
                 for attribute in element.attributes().with_checks(true) {
                     let attribute = match attribute {
                         Ok(attribute) => attribute,
@@ -75,6 +90,9 @@ pub fn markup_problem(markup: &str) -> Option<String> {
                             return Some(format!("malformed attribute in inline markup: {error}"))
                         }
                     };
+                    if let Some(problem) = bad_name(attribute.key.0) {
+                        return Some(problem);
+                    }
                     match attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
                         Ok(value) => {
                             if let Some(problem) = illegal(&value) {

@@ -276,6 +276,28 @@ pub fn is_xml_char(character: char) -> bool {
         '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// Whether `name` is an XML 1.0 `Name` (fifth edition): what an element or attribute name
+/// must be for an export to be well-formed. quick-xml passes names on unchecked, so a mangled
+/// tag inside a segment (`<hi a☀b="1">`) would otherwise reach the TMX we write.
+pub fn is_xml_name(name: &str) -> bool {
+    let mut characters = name.chars();
+    characters.next().is_some_and(is_name_start_char)
+        && characters.all(|character| {
+            is_name_start_char(character)
+                || matches!(character,
+                    '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+        })
+}
+
+fn is_name_start_char(character: char) -> bool {
+    matches!(character,
+        ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
 /// Counts the bytes read through it, for progress reports.
 pub struct CountingReader<R> {
     inner: R,
