@@ -4,6 +4,7 @@
 //! never wait for the writer; writes go to the writer thread ([`writer`]) and return once
 //! committed. Nothing outside this module sees Tantivy types.
 
+mod candidates;
 pub mod lengths;
 mod reach;
 pub mod schema;

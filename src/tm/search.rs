@@ -9,16 +9,14 @@ use std::sync::Arc;
 
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::columnar::Column;
-use tantivy::query::EnableScoring;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{
-    DocAddress, DocId, DocSet, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
-};
+use tantivy::{DocAddress, DocId, DocSet, Order, Searcher, SegmentReader, TERMINATED};
 use tantivy::{TantivyDocument, Term};
 
+use crate::tm::candidates::{self, CandidateTerm};
 use crate::tm::lengths::{LengthTable, LengthTables, TextLength};
 use crate::tm::reach;
 use crate::tm::schema::{bigram_term, length_key, token_term, Fields, LENGTH_BITS};
@@ -275,7 +273,7 @@ pub(super) struct SegmentFilter<'a> {
 impl SegmentFilter<'_> {
     /// For a document that may be a candidate, the token count of its source text (see
     /// [`SegmentFilter::source_tokens`]).
-    fn accepts(&self, doc: DocId) -> Option<usize> {
+    pub(super) fn accepts(&self, doc: DocId) -> Option<usize> {
         self.source_tokens(doc).filter(|_| self.admits(doc))
     }
 
@@ -311,79 +309,6 @@ impl SegmentFilter<'_> {
             .any(|count| (shortest..=longest).contains(&count))
             .then_some(self.filter.query_tokens)
     }
-}
-
-/// A scored document (with its source's token count), ordered by score, then by address
-/// (for a deterministic heap).
-#[derive(Clone, Copy, PartialEq)]
-struct Scored(Score, DocAddress, usize);
-
-impl Eq for Scored {}
-
-impl PartialOrd for Scored {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Scored {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0
-            .total_cmp(&other.0)
-            .then(other.1.cmp(&self.1))
-            .then(other.2.cmp(&self.2))
-    }
-}
-
-/// The best `limit` documents by BM25 that pass `filter`, best first, with the token count of
-/// their source. The filter runs inside Tantivy's
-/// pruning loop (`Weight::for_each_pruning`), so on a pure disjunction block-max WAND skips
-/// every block that cannot beat the current `limit`-th score; and segments are searched one
-/// after the other with that threshold carried over (BM25 statistics are the searcher's, so
-/// scores compare across segments). A `FilterCollector` around `TopDocs` would score every
-/// matching document instead, and restart from zero in each segment.
-fn top_candidates(
-    searcher: &Searcher,
-    query: &dyn Query,
-    limit: usize,
-    filter: &CandidateFilter,
-    tables: &LengthTables,
-) -> Result<Vec<(DocAddress, usize)>, TmError> {
-    use std::cmp::Reverse;
-    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
-    // Min-heap of the best documents so far.
-    let mut best: std::collections::BinaryHeap<Reverse<Scored>> =
-        std::collections::BinaryHeap::with_capacity(limit + 1);
-    for (segment, reader) in searcher.segment_readers().iter().enumerate() {
-        let segment_filter = filter.in_segment(searcher, reader, tables)?;
-        let threshold = |best: &std::collections::BinaryHeap<Reverse<Scored>>| {
-            if best.len() < limit {
-                Score::MIN
-            } else {
-                best.peek().map_or(Score::MIN, |lowest| lowest.0 .0)
-            }
-        };
-        let start = threshold(&best);
-        weight.for_each_pruning(start, reader, &mut |doc, score| {
-            if let Some(source_tokens) = segment_filter.accepts(doc) {
-                best.push(Reverse(Scored(
-                    score,
-                    DocAddress::new(segment as SegmentOrdinal, doc),
-                    source_tokens,
-                )));
-                if best.len() > limit {
-                    best.pop();
-                }
-            }
-            threshold(&best)
-        })?;
-    }
-    let mut ranked: Vec<Scored> = best.into_iter().map(|Reverse(scored)| scored).collect();
-    ranked.sort_by(|left, right| right.cmp(left));
-    Ok(ranked
-        .into_iter()
-        .map(|Scored(_, address, source_tokens)| (address, source_tokens))
-        .collect())
 }
 
 /// The documents of a segment that hold any of `terms`, sorted. Meant for the few units of
@@ -424,26 +349,58 @@ const MAX_TERMS: usize = 32;
 /// out, since they select nothing and dominate the cost of a large TM (block-max WAND walks
 /// their long posting lists), but the rarest third, and at least eight, are always kept.
 /// Terms in no unit are dropped: they cannot select anything.
-fn selective_terms(searcher: &Searcher, terms: BTreeSet<Term>) -> Result<Vec<Term>, TmError> {
+fn selective_terms(
+    searcher: &Searcher,
+    terms: BTreeSet<Term>,
+) -> Result<Vec<CandidateTerm>, TmError> {
     let units = searcher.num_docs();
     let common = ((units as f64 * COMMON_TERM_SHARE) as u64).max(COMMON_TERM_MIN_DOCS);
     let mut by_rarity = Vec::with_capacity(terms.len());
     for term in terms {
-        let frequency = searcher.doc_freq(&term)?;
-        if frequency > 0 {
-            by_rarity.push((frequency, term));
+        let doc_freq = searcher.doc_freq(&term)?;
+        if doc_freq > 0 {
+            by_rarity.push(CandidateTerm { term, doc_freq });
         }
     }
-    by_rarity.sort_by_key(|(frequency, _)| *frequency);
+    by_rarity.sort_by_key(|candidate| candidate.doc_freq);
     let always_kept =
         ALWAYS_KEPT_TERMS.max((by_rarity.len() as f64 * ALWAYS_KEPT_SHARE).ceil() as usize);
     Ok(by_rarity
         .into_iter()
         .enumerate()
-        .filter(|(rank, (frequency, _))| *rank < always_kept || *frequency <= common)
+        .filter(|(rank, candidate)| *rank < always_kept || candidate.doc_freq <= common)
         .take(MAX_TERMS)
-        .map(|(_, (_, term))| term)
+        .map(|(_, candidate)| candidate)
         .collect())
+}
+
+/// The selective terms the first stage ranks candidates by. Bigrams carry most of the
+/// signal; single tokens are added for short queries (where one edit can destroy every
+/// bigram) and for words (an English word is as selective as a Chinese bigram).
+pub(super) fn candidate_terms(
+    searcher: &Searcher,
+    fields: &Fields,
+    primary: &str,
+    tokens: &[text::Token],
+) -> Result<Vec<CandidateTerm>, TmError> {
+    let mut terms: BTreeSet<Term> = tokens
+        .windows(2)
+        .map(|pair| {
+            Term::from_field_text(
+                fields.bigrams,
+                &bigram_term(primary, &pair[0].text, &pair[1].text),
+            )
+        })
+        .collect();
+    for token in tokens {
+        if tokens.len() <= 4 || token.kind == text::TokenKind::Word {
+            terms.insert(Term::from_field_text(
+                fields.tokens,
+                &token_term(primary, &token.text),
+            ));
+        }
+    }
+    selective_terms(searcher, terms)
 }
 
 /// Fuzzy lookup: candidates from the index, re-ranked by the exact score.
@@ -458,39 +415,12 @@ pub fn lookup(
     if tokens.is_empty() || query.limit == 0 {
         return Ok(Vec::new());
     }
-    // Bigrams carry most of the signal; single tokens are added for short queries (where one
-    // edit can destroy every bigram) and for words (an English word is as selective as a
-    // Chinese bigram).
-    let mut terms: BTreeSet<Term> = tokens
-        .windows(2)
-        .map(|pair| {
-            Term::from_field_text(
-                fields.bigrams,
-                &bigram_term(&primary, &pair[0].text, &pair[1].text),
-            )
-        })
-        .collect();
-    for token in &tokens {
-        if tokens.len() <= 4 || token.kind == text::TokenKind::Word {
-            terms.insert(Term::from_field_text(
-                fields.tokens,
-                &token_term(&primary, &token.text),
-            ));
-        }
-    }
-    let should: Vec<(Occur, Box<dyn Query>)> = selective_terms(searcher, terms)?
-        .into_iter()
-        .map(|term| {
-            let query: Box<dyn Query> =
-                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-            (Occur::Should, query)
-        })
-        .collect();
+    let terms = candidate_terms(searcher, fields, &primary, &tokens)?;
     // Languages are checked on each candidate inside the collection (the `lengths` fast field
-    // says which languages a unit has, and how long each text is), so the query stays a pure
-    // disjunction of terms and Tantivy can prune it with block-max WAND. Only what that field
-    // cannot tell — a region or script subtag (`zh-TW`), a collection — becomes a filter
-    // clause, which turns the pruning off.
+    // says which languages a unit has, and how long each text is), so the candidates are
+    // ranked by the terms alone (see `candidates`). Only what that field cannot tell — a
+    // region or script subtag (`zh-TW`), a collection — becomes a filter clause, which takes
+    // the slower way.
     let mut filters = Vec::new();
     for tag in [&query.source_lang, &query.target_lang] {
         if !lang::primary_subtag(tag).eq_ignore_ascii_case(tag.trim()) {
@@ -500,18 +430,12 @@ pub fn lookup(
     // Hidden collections are left out inside the candidate filter instead: a `MustNot`
     // clause would turn the pruning off for every caller that has one.
     filters.extend(common_filters(fields, &[], &query.collections, &[]));
-    let disjunction = BooleanQuery::new(should);
-    let search_query: Box<dyn Query> = if filters.is_empty() {
-        Box::new(disjunction)
-    } else {
-        filters.push((Occur::Must, Box::new(disjunction)));
-        Box::new(BooleanQuery::new(filters))
-    };
     // The length window is exact: it never drops a source that can reach `min_score`.
     let filter = CandidateFilter::for_lookup(fields, query, tokens.len());
-    let candidates = top_candidates(
+    let candidates = candidates::top_candidates(
         searcher,
-        search_query.as_ref(),
+        terms,
+        filters,
         candidate_count(query.limit, tokens.len()),
         &filter,
         tables,
