@@ -4,15 +4,16 @@
 //! Two ways find the same units:
 //!
 //! - **Accumulating.** Every posting of every term is read, a block of 128 at a time, and its
-//!   BM25 contribution added to a per-document score array; the documents touched are then
-//!   ranked. Selective terms are rare (each in at most 0.2 % of the units), so a typical
-//!   query reads about 10,000 postings at 1M units: a few tens of microseconds.
+//!   BM25 contribution added to a per-document score array, one window of 65,536 documents
+//!   at a time so the array stays in cache; the documents touched are then ranked.
+//!   Selective terms are rare (each in at most 0.2 % of the units), so a typical query
+//!   reads about 10,000 postings at 1M units: a few tens of microseconds.
 //! - **Block-max WAND**, Tantivy's pruning loop (`Weight::for_each_pruning`). It skips the
 //!   blocks of postings that cannot beat the `limit`-th score so far, which pays off when a
 //!   query keeps common terms (its rarest terms are kept however common they are). But it
 //!   re-sorts its terms by document after every document it scores, and with a `limit` of
-//!   about a hundred and 20–30 terms it scores most of what the rare terms bring in; for the
-//!   typical query that sorting cost more than reading everything.
+//!   about a hundred and 20–30 terms it scores most of what the rare terms bring in; for
+//!   every query but those with the longest lists, that cost more than reading everything.
 //!
 //! A query whose lists hold at most [`ACCUMULATE_POSTINGS`] postings is accumulated; a longer
 //! one, or one with a filter clause (a region subtag, a collection), goes through block-max
@@ -22,11 +23,13 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::BlockSegmentPostings;
 use tantivy::query::{
     Bm25StatisticsProvider, Bm25Weight, BooleanQuery, EnableScoring, Occur, Query, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, Term};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, Term, TERMINATED};
 
 use crate::tm::lengths::LengthTables;
 use crate::tm::search::CandidateFilter;
@@ -35,10 +38,11 @@ use crate::tm::TmError;
 /// The most postings a query's terms may hold to be accumulated rather than searched with
 /// block-max WAND. At 1M units the median query's terms hold about 10,000 postings, the 90th
 /// percentile's 18,000 and the 99th's 130,000–780,000 (queries whose rarest terms are
-/// common). In-process on the benchmark's 1M TM, limits of 60,000 and 150,000 gave the same
-/// median, 0.85–0.95 ms against 1.3–1.5 ms with WAND alone; above 400,000 the median and
-/// the tail grew again, as the long lists WAND skips through are read whole.
-pub const ACCUMULATE_POSTINGS: u64 = 100_000;
+/// common). In-process on the benchmark's 1M TM (the `ACCUMULATE_POSTINGS` A/B in
+/// BENCHMARKS.md), every limit from 100,000 up gave a median of 0.75–0.95 ms against
+/// 1.2–1.5 ms with WAND alone; 1,000,000 also cut the Chinese p99 from 5.5 to 3.1 ms and the
+/// slowest query from 22 to 8 ms. Above it, WAND's skipping through long lists wins.
+pub const ACCUMULATE_POSTINGS: u64 = 1_000_000;
 
 /// A selective term of the query and the number of units holding it.
 pub struct CandidateTerm {
@@ -94,8 +98,9 @@ fn by_accumulating(
     }
     let mut best = TopScored::with_capacity(limit + 1);
     let mut scores = ScoreArray::take();
+    scores.fit(WINDOW_DOCS);
     for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
-        scores.fit(reader.max_doc());
+        let mut cursors = Vec::with_capacity(terms.len());
         for (candidate, weight) in terms.iter().zip(&weights) {
             let field = candidate.term.field();
             let index = reader.inverted_index(field)?;
@@ -105,41 +110,46 @@ fn by_accumulating(
             else {
                 continue;
             };
-            let fieldnorms = reader.get_fieldnorms_reader(field)?;
-            let mut blocks = index
-                .read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)
-                .map_err(tantivy::TantivyError::from)?;
-            loop {
-                let docs = blocks.docs();
-                if docs.is_empty() {
-                    break;
-                }
-                for (&doc, &frequency) in docs.iter().zip(blocks.freqs()) {
-                    scores.add(doc, weight.score(fieldnorms.fieldnorm_id(doc), frequency));
-                }
-                blocks.advance();
-            }
+            cursors.push(Cursor {
+                blocks: index
+                    .read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)
+                    .map_err(tantivy::TantivyError::from)?,
+                at: 0,
+                weight,
+                fieldnorms: reader.get_fieldnorms_reader(field)?,
+            });
         }
         let segment_filter = filter.in_segment(searcher, reader, tables)?;
-        for (doc, score) in scores.drain() {
-            let lowest = threshold(&best, limit);
-            // Strictly below cannot enter; an equal score may, by address.
-            if score < lowest {
-                continue;
+        // Window after window, each starting at the first document any list has left.
+        loop {
+            let start = cursors.iter().map(Cursor::doc).min().unwrap_or(TERMINATED);
+            if start == TERMINATED {
+                break;
             }
-            let Some(source_tokens) = segment_filter.accepts(doc) else {
-                continue;
-            };
-            let scored = Scored(
-                score,
-                DocAddress::new(ordinal as SegmentOrdinal, doc),
-                source_tokens,
-            );
-            if best.len() < limit {
-                best.push(Reverse(scored));
-            } else if best.peek().is_some_and(|Reverse(lowest)| scored > *lowest) {
-                best.pop();
-                best.push(Reverse(scored));
+            let end = start.saturating_add(WINDOW_DOCS);
+            for cursor in &mut cursors {
+                cursor.add_until(start, end, &mut scores);
+            }
+            for (offset, score) in scores.drain() {
+                let doc = start + offset;
+                // Strictly below cannot enter; an equal score may, by address.
+                if score < threshold(&best, limit) {
+                    continue;
+                }
+                let Some(source_tokens) = segment_filter.accepts(doc) else {
+                    continue;
+                };
+                let scored = Scored(
+                    score,
+                    DocAddress::new(ordinal as SegmentOrdinal, doc),
+                    source_tokens,
+                );
+                if best.len() < limit {
+                    best.push(Reverse(scored));
+                } else if best.peek().is_some_and(|Reverse(lowest)| scored > *lowest) {
+                    best.pop();
+                    best.push(Reverse(scored));
+                }
             }
         }
     }
@@ -196,6 +206,60 @@ fn by_block_wand(
     Ok(best)
 }
 
+/// Documents scored at a time. The scores of a window (256 KiB), and the field norms and
+/// token counts read for it, stay in the core's cache; one array for a whole segment of
+/// millions of units would be missed on nearly every posting. Unit tests use windows of 64
+/// documents, so their small segments span many windows.
+const WINDOW_DOCS: DocId = if cfg!(test) { 64 } else { 1 << 16 };
+
+/// One term's postings in a segment, read a block at a time, and where it is in them.
+struct Cursor<'w> {
+    blocks: BlockSegmentPostings,
+    /// The next posting's index in the current block.
+    at: usize,
+    weight: &'w Bm25Weight,
+    fieldnorms: FieldNormReader,
+}
+
+impl Cursor<'_> {
+    /// The next document in the list (`TERMINATED` at its end).
+    fn doc(&self) -> DocId {
+        self.blocks
+            .docs()
+            .get(self.at)
+            .copied()
+            .unwrap_or(TERMINATED)
+    }
+
+    /// Adds the BM25 contribution of every posting before `end` to the scores of the window
+    /// starting at `start`.
+    fn add_until(&mut self, start: DocId, end: DocId, scores: &mut ScoreArray) {
+        let Cursor {
+            blocks,
+            at,
+            weight,
+            fieldnorms,
+        } = self;
+        loop {
+            let docs = blocks.docs();
+            if docs.is_empty() {
+                return;
+            }
+            let frequencies = blocks.freqs();
+            while let Some(&doc) = docs.get(*at) {
+                if doc >= end {
+                    return;
+                }
+                let score = weight.score(fieldnorms.fieldnorm_id(doc), frequencies[*at]);
+                scores.add(doc - start, score);
+                *at += 1;
+            }
+            blocks.advance();
+            *at = 0;
+        }
+    }
+}
+
 /// Min-heap of the best documents so far.
 type TopScored = BinaryHeap<Reverse<Scored>>;
 
@@ -230,9 +294,9 @@ impl Ord for Scored {
     }
 }
 
-/// Per-document scores of one segment and the documents touched, kept per thread between
-/// lookups so a lookup allocates nothing: every score is zeroed again as it is drained (a
-/// BM25 contribution is always positive, so zero means untouched).
+/// Per-document scores of one window and the documents touched (as offsets in the window),
+/// kept per thread between lookups so a lookup allocates nothing: every score is zeroed again
+/// as it is drained (a BM25 contribution is always positive, so zero means untouched).
 struct ScoreArray {
     scores: Vec<Score>,
     touched: Vec<DocId>,
@@ -253,7 +317,7 @@ impl ScoreArray {
             })
     }
 
-    /// Makes room for a segment of `max_doc` documents.
+    /// Makes room for `max_doc` documents.
     fn fit(&mut self, max_doc: DocId) {
         if self.scores.len() < max_doc as usize {
             self.scores.resize(max_doc as usize, 0.0);
