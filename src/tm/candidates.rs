@@ -351,7 +351,7 @@ mod tests {
 
     use super::{by_accumulating, by_block_wand, TopScored};
     use crate::tm::search::{candidate_terms, CandidateFilter, LookupQuery};
-    use crate::tm::{NewUnit, OpenMode, Tm};
+    use crate::tm::testing::{tm_in_segments, un_pairs, with_a_token_dropped};
 
     /// Best first, as (score, address).
     fn ranked(best: TopScored) -> Vec<(Score, DocAddress)> {
@@ -371,43 +371,16 @@ mod tests {
     /// candidates.
     #[test]
     fn accumulating_and_block_wand_choose_the_same_candidates() {
-        let corpora = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/corpora/un-devset");
-        let zh = std::fs::read_to_string(corpora.join("UNv1.0.devset.zh")).unwrap();
-        let en = std::fs::read_to_string(corpora.join("UNv1.0.devset.en")).unwrap();
-        let pairs: Vec<(&str, &str)> = zh
-            .lines()
-            .zip(en.lines())
-            .map(|(zh, en)| (zh.trim(), en.trim()))
-            .filter(|(zh, en)| !zh.is_empty() && !en.is_empty())
-            .take(2_300)
-            .collect();
+        let pairs = un_pairs(2_300);
         let (stored, unseen) = pairs.split_at(2_000);
         let dir = tempfile::tempdir().unwrap();
-        let tm = Tm::open(dir.path(), OpenMode::ReadWrite).unwrap();
-        for chunk in stored.chunks(500) {
-            tm.add_blocking(
-                chunk
-                    .iter()
-                    .map(|(zh, en)| NewUnit::pair("zh", zh, "en", en))
-                    .collect(),
-            )
-            .unwrap();
-        }
+        let tm = tm_in_segments(dir.path(), stored);
         let searcher = tm.reader.searcher();
-        assert!(searcher.segment_readers().len() > 1);
 
-        let without_a_token = |text: &str| {
-            let tokens: Vec<String> = crate::text::tokens(text)
-                .into_iter()
-                .map(|token| token.text)
-                .collect();
-            tokens[..tokens.len() / 2].join(" ") + " " + &tokens[tokens.len() / 2 + 1..].join(" ")
-        };
         let mut queries = Vec::new();
         for (zh, en) in stored.iter().step_by(40).chain(unseen.iter().step_by(10)) {
-            queries.push(("zh", "en", without_a_token(zh)));
-            queries.push(("en", "zh", without_a_token(en)));
+            queries.push(("zh", "en", with_a_token_dropped(zh)));
+            queries.push(("en", "zh", with_a_token_dropped(en)));
         }
         let (mut compared, mut rejected_by_window) = (0, 0);
         for (source_lang, target_lang, text) in &queries {

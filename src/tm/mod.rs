@@ -9,6 +9,8 @@ pub mod lengths;
 mod reach;
 pub mod schema;
 pub mod search;
+#[cfg(test)]
+mod testing;
 pub mod unit;
 pub mod writer;
 

@@ -381,6 +381,7 @@ mod tests {
 
     use super::QueryTerms;
     use crate::tm::search::{fetch_unit, CandidateFilter, LookupQuery};
+    use crate::tm::testing::{tm_in_segments, un_pairs, with_a_token_dropped};
     use crate::tm::{NewUnit, OpenMode, Tm};
 
     /// A lookup for the top five over every collection.
@@ -396,42 +397,17 @@ mod tests {
         }
     }
 
-    /// The first 2,300 real pairs of the UN dev set.
-    fn un_pairs() -> Vec<(String, String)> {
-        let corpora = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/corpora/un-devset");
-        let zh = std::fs::read_to_string(corpora.join("UNv1.0.devset.zh")).unwrap();
-        let en = std::fs::read_to_string(corpora.join("UNv1.0.devset.en")).unwrap();
-        zh.lines()
-            .zip(en.lines())
-            .map(|(zh, en)| (zh.trim().to_owned(), en.trim().to_owned()))
-            .filter(|(zh, en)| !zh.is_empty() && !en.is_empty())
-            .take(2_300)
-            .collect()
-    }
-
     /// The stage is exact within its budget: every stored unit scoring at least the floor is
     /// among the units it returns, with a bound no lower than its score. Checked against
     /// every unit of a 2,000-pair TM in several segments, in both directions, for stored
     /// sentences with a word dropped and sentences never stored, at three floors.
     #[test]
     fn every_unit_that_can_reach_the_floor_is_found_with_a_bound_above_its_score() {
-        let pairs = un_pairs();
+        let pairs = un_pairs(2_300);
         let (stored, unseen) = pairs.split_at(2_000);
         let dir = tempfile::tempdir().unwrap();
-        let tm = Tm::open(dir.path(), OpenMode::ReadWrite).unwrap();
-        // In four commits, so the search spans several segments.
-        for chunk in stored.chunks(500) {
-            tm.add_blocking(
-                chunk
-                    .iter()
-                    .map(|(zh, en)| NewUnit::pair("zh", zh, "en", en))
-                    .collect(),
-            )
-            .unwrap();
-        }
+        let tm = tm_in_segments(dir.path(), stored);
         let searcher = tm.reader.searcher();
-        assert!(searcher.segment_readers().len() > 1);
         // Every stored unit by id: its Chinese and English text.
         let mut units = HashMap::new();
         tm.for_each_unit(None, |unit| {
@@ -442,21 +418,10 @@ mod tests {
         .unwrap();
         // A stored sentence with one token dropped, in both languages; and sentences never
         // stored, which mostly have no good match at all.
-        let dropped_token = |text: &str| {
-            let tokens: Vec<String> = crate::text::tokens(text)
-                .into_iter()
-                .map(|token| token.text)
-                .collect();
-            let mut kept: Vec<&str> = tokens.iter().map(String::as_str).collect();
-            if kept.len() > 2 {
-                kept.remove(kept.len() / 3);
-            }
-            kept.join(" ")
-        };
         let mut queries = Vec::new();
         for (zh, en) in stored.iter().step_by(50) {
-            queries.push(("zh", "en", dropped_token(zh)));
-            queries.push(("en", "zh", dropped_token(en)));
+            queries.push(("zh", "en", with_a_token_dropped(zh)));
+            queries.push(("en", "zh", with_a_token_dropped(en)));
         }
         for (zh, en) in unseen.iter().step_by(10) {
             queries.push(("zh", "en", zh.clone()));

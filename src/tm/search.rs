@@ -341,13 +341,14 @@ const COMMON_TERM_MIN_DOCS: u64 = 2_000;
 const ALWAYS_KEPT_TERMS: usize = 8;
 /// …and at least this share of them.
 const ALWAYS_KEPT_SHARE: f64 = 0.34;
-/// No more than this many terms are searched: the rarest. Block-max WAND re-sorts its terms at
-/// every step, so its cost grows faster than the number of terms.
+/// No more than this many terms are searched: the rarest. Block-max WAND, which ranks the
+/// queries whose lists are long, re-sorts its terms at every step, so its cost grows faster
+/// than the number of terms.
 const MAX_TERMS: usize = 32;
 
 /// The query terms worth searching: common ones (in more than 0.2 % of the units) are left
-/// out, since they select nothing and dominate the cost of a large TM (block-max WAND walks
-/// their long posting lists), but the rarest third, and at least eight, are always kept.
+/// out, since they select nothing and dominate the cost of a large TM (their posting lists
+/// are the longest), but the rarest third, and at least eight, are always kept.
 /// Terms in no unit are dropped: they cannot select anything.
 fn selective_terms(
     searcher: &Searcher,
@@ -428,7 +429,7 @@ pub fn lookup(
         }
     }
     // Hidden collections are left out inside the candidate filter instead: a `MustNot`
-    // clause would turn the pruning off for every caller that has one.
+    // clause would send every caller that has one the slower way.
     filters.extend(common_filters(fields, &[], &query.collections, &[]));
     // The length window is exact: it never drops a source that can reach `min_score`.
     let filter = CandidateFilter::for_lookup(fields, query, tokens.len());
