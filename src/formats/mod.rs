@@ -318,3 +318,20 @@ impl<R: std::io::Read> std::io::Read for CountingReader<R> {
         Ok(read)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_xml_name;
+
+    #[test]
+    fn xml_names_follow_the_xml_1_0_productions() {
+        for name in ["bpt", "x:ph", "_a", "a-b.c9", "été", "名称", "a\u{B7}b"] {
+            assert!(is_xml_name(name), "{name:?} is an XML name");
+        }
+        for name in [
+            "", "1a", "-a", ".a", "a b", "a☀b", "a\u{0}b", "a=b", "\u{B7}a",
+        ] {
+            assert!(!is_xml_name(name), "{name:?} is not an XML name");
+        }
+    }
+}
