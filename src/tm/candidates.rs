@@ -29,10 +29,10 @@ use tantivy::query::{
     Bm25StatisticsProvider, Bm25Weight, BooleanQuery, EnableScoring, Occur, Query, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, Term, TERMINATED};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, TERMINATED};
 
 use crate::tm::lengths::LengthTables;
-use crate::tm::search::CandidateFilter;
+use crate::tm::search::{CandidateFilter, TermPostings};
 use crate::tm::TmError;
 
 /// The most postings a query's terms may hold to be accumulated rather than searched with
@@ -44,17 +44,11 @@ use crate::tm::TmError;
 /// slowest query from 22 to 8 ms. Above it, WAND's skipping through long lists wins.
 pub const ACCUMULATE_POSTINGS: u64 = 1_000_000;
 
-/// A selective term of the query and the number of units holding it.
-pub struct CandidateTerm {
-    pub term: Term,
-    pub doc_freq: u64,
-}
-
 /// The best `limit` documents by BM25 over `terms` that pass `filter` (and every one of
 /// `filter_clauses`), best first, with the token count of their source text.
 pub fn top_candidates(
     searcher: &Searcher,
-    terms: Vec<CandidateTerm>,
+    terms: Vec<TermPostings>,
     filter_clauses: Vec<(Occur, Box<dyn Query>)>,
     limit: usize,
     filter: &CandidateFilter,
@@ -78,7 +72,7 @@ pub fn top_candidates(
 /// `limit` documents that pass the filter.
 fn by_accumulating(
     searcher: &Searcher,
-    terms: &[CandidateTerm],
+    terms: &[TermPostings],
     limit: usize,
     filter: &CandidateFilter,
     tables: &LengthTables,
@@ -98,25 +92,19 @@ fn by_accumulating(
     }
     let mut best = TopScored::with_capacity(limit + 1);
     let mut scores = ScoreArray::take();
-    scores.fit(WINDOW_DOCS);
     for (ordinal, reader) in searcher.segment_readers().iter().enumerate() {
         let mut cursors = Vec::with_capacity(terms.len());
         for (candidate, weight) in terms.iter().zip(&weights) {
-            let field = candidate.term.field();
-            let index = reader.inverted_index(field)?;
-            let Some(info) = index
-                .get_term_info(&candidate.term)
-                .map_err(tantivy::TantivyError::from)?
-            else {
+            let Some((index, info)) = &candidate.in_segments[ordinal] else {
                 continue;
             };
             cursors.push(Cursor {
                 blocks: index
-                    .read_block_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)
+                    .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
                     .map_err(tantivy::TantivyError::from)?,
                 at: 0,
                 weight,
-                fieldnorms: reader.get_fieldnorms_reader(field)?,
+                fieldnorms: reader.get_fieldnorms_reader(candidate.term.field())?,
             });
         }
         let segment_filter = filter.in_segment(searcher, reader, tables)?;
@@ -164,7 +152,7 @@ fn by_accumulating(
 /// across segments).
 fn by_block_wand(
     searcher: &Searcher,
-    terms: Vec<CandidateTerm>,
+    terms: Vec<TermPostings>,
     mut filter_clauses: Vec<(Occur, Box<dyn Query>)>,
     limit: usize,
     filter: &CandidateFilter,
@@ -308,20 +296,14 @@ thread_local! {
 }
 
 impl ScoreArray {
+    /// Zeroed scores for one window.
     fn take() -> ScoreArray {
         SPARE_SCORE_ARRAY
             .with(|spare| spare.borrow_mut().take())
-            .unwrap_or(ScoreArray {
-                scores: Vec::new(),
+            .unwrap_or_else(|| ScoreArray {
+                scores: vec![0.0; WINDOW_DOCS as usize],
                 touched: Vec::new(),
             })
-    }
-
-    /// Makes room for `max_doc` documents.
-    fn fit(&mut self, max_doc: DocId) {
-        if self.scores.len() < max_doc as usize {
-            self.scores.resize(max_doc as usize, 0.0);
-        }
     }
 
     fn add(&mut self, doc: DocId, score: Score) {

@@ -40,7 +40,7 @@ use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentOrdinal, Term, TERMINA
 use crate::text;
 use crate::tm::lengths::LengthTables;
 use crate::tm::schema::{token_term, Fields};
-use crate::tm::search::{length_window, CandidateFilter};
+use crate::tm::search::{length_window, CandidateFilter, TermPostings};
 use crate::tm::TmError;
 
 /// The postings this stage may read for a query of `query_tokens` tokens, when the first
@@ -79,10 +79,7 @@ pub struct Reachable {
 struct QueryTerm {
     /// How many times the query holds it: the most it can add to a unit's shared count.
     in_query: u32,
-    /// Units holding it, over all segments.
-    doc_freq: u64,
-    /// Its postings in each segment (`None`: not in that segment).
-    in_segments: Vec<Option<(Arc<InvertedIndexReader>, TermInfo)>>,
+    postings: TermPostings,
 }
 
 /// The query's distinct tokens as `tokens` terms, each with its count in the query; terms in
@@ -109,26 +106,16 @@ impl QueryTerms {
         let mut terms = Vec::with_capacity(in_query.len());
         for (token, count) in in_query {
             let term = Term::from_field_text(fields.tokens, &token_term(primary, token));
-            let mut in_segments = Vec::with_capacity(searcher.segment_readers().len());
-            let mut doc_freq = 0u64;
-            for reader in searcher.segment_readers() {
-                let index = reader.inverted_index(fields.tokens)?;
-                let info = index
-                    .get_term_info(&term)
-                    .map_err(tantivy::TantivyError::from)?;
-                doc_freq += info.as_ref().map_or(0, |info| info.doc_freq as u64);
-                in_segments.push(info.map(|info| (index, info)));
-            }
-            if doc_freq > 0 {
+            let postings = TermPostings::look_up(searcher, term)?;
+            if postings.doc_freq > 0 {
                 terms.push(QueryTerm {
                     in_query: count,
-                    doc_freq,
-                    in_segments,
+                    postings,
                 });
             }
         }
         // Most common first.
-        terms.sort_by_key(|term| std::cmp::Reverse(term.doc_freq));
+        terms.sort_by_key(|term| std::cmp::Reverse(term.postings.doc_freq));
         Ok(QueryTerms {
             query_tokens: tokens.len(),
             terms,
@@ -164,7 +151,7 @@ impl QueryTerms {
             probed_count += 1;
         }
         let (probed, read) = self.terms.split_at(probed_count);
-        if read.iter().map(|term| term.doc_freq).sum::<u64>() > budget {
+        if read.iter().map(|term| term.postings.doc_freq).sum::<u64>() > budget {
             return Ok(None);
         }
 
@@ -173,7 +160,7 @@ impl QueryTerms {
             let segment_filter = filter.in_segment(searcher, reader, tables)?;
             let mut counts = DocCounts::take(reader.max_doc());
             for term in read {
-                let Some((index, info)) = &term.in_segments[ordinal] else {
+                let Some((index, info)) = &term.postings.in_segments[ordinal] else {
                     continue;
                 };
                 // Whole blocks of 128 decoded documents at a time: the fastest way through.
@@ -247,7 +234,7 @@ enum ProbedList {
 
 impl Probe {
     fn of(term: &QueryTerm, segment: usize) -> Probe {
-        let list = match &term.in_segments[segment] {
+        let list = match &term.postings.in_segments[segment] {
             Some((index, info)) => ProbedList::Unopened(index.clone(), info.clone()),
             None => ProbedList::Absent,
         };

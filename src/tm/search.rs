@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::columnar::Column;
+use tantivy::index::InvertedIndexReader;
+use tantivy::postings::TermInfo;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
 };
@@ -16,7 +18,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, DocSet, Order, Searcher, SegmentReader, TERMINATED};
 use tantivy::{TantivyDocument, Term};
 
-use crate::tm::candidates::{self, CandidateTerm};
+use crate::tm::candidates;
 use crate::tm::lengths::{LengthTable, LengthTables, TextLength};
 use crate::tm::reach;
 use crate::tm::schema::{bigram_term, length_key, token_term, Fields, LENGTH_BITS};
@@ -333,6 +335,37 @@ fn documents_with_any(reader: &SegmentReader, terms: &[Term]) -> Result<Vec<DocI
     Ok(documents)
 }
 
+/// A query term with where its postings are in each segment, looked up once per lookup and
+/// shared by the ranking that selects terms and the stages that read them.
+pub(super) struct TermPostings {
+    pub term: Term,
+    /// Units holding it, over all segments (deleted ones included, as Tantivy's own
+    /// `Searcher::doc_freq` and BM25 count them).
+    pub doc_freq: u64,
+    /// Its postings in each segment, by segment ordinal (`None`: not in that segment).
+    pub in_segments: Vec<Option<(Arc<InvertedIndexReader>, TermInfo)>>,
+}
+
+impl TermPostings {
+    pub(super) fn look_up(searcher: &Searcher, term: Term) -> Result<TermPostings, TmError> {
+        let mut in_segments = Vec::with_capacity(searcher.segment_readers().len());
+        let mut doc_freq = 0u64;
+        for reader in searcher.segment_readers() {
+            let index = reader.inverted_index(term.field())?;
+            let info = index
+                .get_term_info(&term)
+                .map_err(tantivy::TantivyError::from)?;
+            doc_freq += info.as_ref().map_or(0, |info| info.doc_freq as u64);
+            in_segments.push(info.map(|info| (index, info)));
+        }
+        Ok(TermPostings {
+            term,
+            doc_freq,
+            in_segments,
+        })
+    }
+}
+
 /// A term found in more than this share of the units is too common to point at a match…
 const COMMON_TERM_SHARE: f64 = 0.002;
 /// …unless the TM is small, where every term is cheap.
@@ -353,14 +386,14 @@ const MAX_TERMS: usize = 32;
 fn selective_terms(
     searcher: &Searcher,
     terms: BTreeSet<Term>,
-) -> Result<Vec<CandidateTerm>, TmError> {
+) -> Result<Vec<TermPostings>, TmError> {
     let units = searcher.num_docs();
     let common = ((units as f64 * COMMON_TERM_SHARE) as u64).max(COMMON_TERM_MIN_DOCS);
     let mut by_rarity = Vec::with_capacity(terms.len());
     for term in terms {
-        let doc_freq = searcher.doc_freq(&term)?;
-        if doc_freq > 0 {
-            by_rarity.push(CandidateTerm { term, doc_freq });
+        let postings = TermPostings::look_up(searcher, term)?;
+        if postings.doc_freq > 0 {
+            by_rarity.push(postings);
         }
     }
     by_rarity.sort_by_key(|candidate| candidate.doc_freq);
@@ -383,7 +416,7 @@ pub(super) fn candidate_terms(
     fields: &Fields,
     primary: &str,
     tokens: &[text::Token],
-) -> Result<Vec<CandidateTerm>, TmError> {
+) -> Result<Vec<TermPostings>, TmError> {
     let mut terms: BTreeSet<Term> = tokens
         .windows(2)
         .map(|pair| {
