@@ -121,3 +121,45 @@ async fn words_as_written_come_before_other_forms_of_their_stem() {
         "{body}"
     );
 }
+
+/// Stemmed concordance reads no field of stems: each word of the phrase stands for the
+/// surface forms of its stem found in the `tokens` dictionary of every segment.
+#[tokio::test]
+async fn a_stemmed_phrase_keeps_its_punctuation_and_finds_forms_stored_in_other_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // One commit each, so each form lives in a segment of its own.
+    let pairs = [
+        ("会议在北京举行。", "The meetings, held in Beijing, ended."),
+        ("会议在巴黎举行。", "The meeting, held in Paris, ended."),
+        ("会议在罗马举行。", "A meeting held in Rome ended."),
+    ];
+    for (zh, en) in pairs {
+        server
+            .post_json(
+                "/api/v1/segments",
+                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
+            )
+            .await;
+    }
+    let (status, body) = server
+        .get("/api/v1/concordance?q=meeting%2C%20held&lang=en")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["total"], 2, "{body}");
+    let mut seen: Vec<String> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hit| highlighted(hit["source"].as_str().unwrap(), &hit["highlights"][0]))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["meeting, held", "meetings, held"]);
+
+    // A word whose stem has no form anywhere: nothing matches, exactly or stemmed.
+    let (status, body) = server
+        .get("/api/v1/concordance?q=meetings%20adjourned&lang=en")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["total"], 0, "{body}");
+}

@@ -109,20 +109,25 @@ pub struct Token {
     pub kind: TokenKind,
 }
 
-/// Splits already-normalized text into tokens, calling `emit(token_text, kind, first_index,
-/// end_index)` where the indices are positions in `chars` (so a caller can map them back).
-fn split_tokens<F>(chars: &[char], mut emit: F)
+/// Splits already-normalized text into tokens. `chars` yields each character with the index
+/// where it starts and the index just after it (positions in a `&[char]`, or byte offsets in
+/// a `&str`); `emit(range, kind)` receives each token's range in those indices, so callers
+/// slice their own storage and no token is copied here.
+fn split_tokens<F>(chars: impl Iterator<Item = (usize, char, usize)>, mut emit: F)
 where
-    F: FnMut(&[char], TokenKind, usize, usize),
+    F: FnMut(Range<usize>, TokenKind),
 {
-    let mut word_start: Option<usize> = None;
-    for (index, &c) in chars.iter().enumerate() {
+    let mut word: Option<Range<usize>> = None;
+    for (start, c, end) in chars {
         if is_word_char(c) {
-            word_start.get_or_insert(index);
+            match &mut word {
+                Some(range) => range.end = end,
+                None => word = Some(start..end),
+            }
             continue;
         }
-        if let Some(start) = word_start.take() {
-            emit(&chars[start..index], TokenKind::Word, start, index);
+        if let Some(range) = word.take() {
+            emit(range, TokenKind::Word);
         }
         if is_separator_space(c) {
             continue;
@@ -132,20 +137,39 @@ where
         } else {
             TokenKind::Symbol
         };
-        emit(&chars[index..index + 1], kind, index, index + 1);
+        emit(start..end, kind);
     }
-    if let Some(start) = word_start {
-        emit(&chars[start..], TokenKind::Word, start, chars.len());
+    if let Some(range) = word {
+        emit(range, TokenKind::Word);
     }
+}
+
+/// Is `token` (one token of [`tokens`]) a word, the kind of token a stemmer applies to?
+pub fn is_word(token: &str) -> bool {
+    token.chars().next().is_some_and(is_word_char)
+}
+
+/// The characters of a `&str` for [`split_tokens`], indexed by byte offset.
+fn str_chars(text: &str) -> impl Iterator<Item = (usize, char, usize)> + '_ {
+    text.char_indices()
+        .map(|(start, c)| (start, c, start + c.len_utf8()))
+}
+
+/// Calls `emit` with each token of already-[`normalize`]d text, borrowed from it: the
+/// allocation-free form of [`tokens`], for the indexer.
+pub fn for_each_token<'a>(normalized: &'a str, mut emit: impl FnMut(&'a str, TokenKind)) {
+    split_tokens(str_chars(normalized), |range, kind| {
+        emit(&normalized[range], kind)
+    });
 }
 
 /// The score's token sequence of `text` (normalized first).
 pub fn tokens(text: &str) -> Vec<Token> {
-    let chars: Vec<char> = normalize(text).chars().collect();
+    let normalized = normalize(text);
     let mut out = Vec::new();
-    split_tokens(&chars, |token_chars, kind, _, _| {
+    for_each_token(&normalized, |token, kind| {
         out.push(Token {
-            text: token_chars.iter().collect(),
+            text: token.to_owned(),
             kind,
         })
     });
@@ -185,13 +209,17 @@ pub fn located_tokens(text: &str) -> Vec<LocatedToken> {
         cluster_start = cluster_end;
     }
     let mut out = Vec::new();
-    split_tokens(&normalized_chars, |token_chars, kind, first, end| {
+    let indexed = normalized_chars
+        .iter()
+        .enumerate()
+        .map(|(index, &c)| (index, c, index + 1));
+    split_tokens(indexed, |range, kind| {
         out.push(LocatedToken {
             token: Token {
-                text: token_chars.iter().collect(),
+                text: normalized_chars[range.clone()].iter().collect(),
                 kind,
             },
-            chars: origin[first].start..origin[end - 1].end,
+            chars: origin[range.start].start..origin[range.end - 1].end,
         })
     });
     out
@@ -199,22 +227,19 @@ pub fn located_tokens(text: &str) -> Vec<LocatedToken> {
 
 /// A token as a number for the edit-distance kernel: a single character is its code point,
 /// a longer word a 63-bit hash with the top bit set (so it never equals a code point).
-fn token_id(token_chars: &[char]) -> u64 {
-    if let [single] = token_chars {
-        return *single as u64;
+fn token_id(token: &str) -> u64 {
+    let mut chars = token.chars();
+    if let (Some(single), None) = (chars.next(), chars.next()) {
+        return single as u64;
     }
-    let mut buffer = String::with_capacity(token_chars.len() * 3);
-    buffer.extend(token_chars);
-    xxhash_rust::xxh3::xxh3_64(buffer.as_bytes()) | (1 << 63)
+    xxhash_rust::xxh3::xxh3_64(token.as_bytes()) | (1 << 63)
 }
 
 /// The token sequence of `text` as numbers (see [`token_id`]).
 pub fn token_ids(text: &str) -> Vec<u64> {
-    let chars: Vec<char> = normalize(text).chars().collect();
-    let mut out = Vec::with_capacity(chars.len());
-    split_tokens(&chars, |token_chars, _, _, _| {
-        out.push(token_id(token_chars))
-    });
+    let normalized = normalize(text);
+    let mut out = Vec::with_capacity(normalized.len());
+    for_each_token(&normalized, |token, _| out.push(token_id(token)));
     out
 }
 

@@ -9,6 +9,7 @@ pub mod lengths;
 mod reach;
 pub mod schema;
 pub mod search;
+pub mod stems;
 #[cfg(test)]
 mod testing;
 pub mod unit;
@@ -184,6 +185,8 @@ pub struct Tm {
     commits: Arc<AtomicU64>,
     /// Token counts per segment and language, built as lookups need them.
     length_tables: lengths::LengthTables,
+    /// Words by stem per segment and language, built as concordance needs them.
+    stem_tables: stems::StemTables,
 }
 
 impl Tm {
@@ -242,6 +245,7 @@ impl Tm {
             writer_thread: Mutex::new(None),
             commits: Arc::default(),
             length_tables: lengths::LengthTables::default(),
+            stem_tables: stems::StemTables::default(),
         };
         if mode == OpenMode::ReadWrite {
             let index_writer = index
@@ -354,7 +358,12 @@ impl Tm {
     }
 
     pub fn concordance(&self, query: &ConcordanceQuery) -> Result<ConcordanceResult, TmError> {
-        search::concordance(&self.reader.searcher(), &self.fields, query)
+        search::concordance(
+            &self.reader.searcher(),
+            &self.fields,
+            &self.stem_tables,
+            query,
+        )
     }
 
     /// The header of the TMX file last imported into `collection`, as of the last commit.

@@ -13,11 +13,16 @@
 //! | `unit`    | the whole [`Unit`] as MessagePack (stored)                    | every read       |
 //! | `lang`    | every subtag prefix of every variant's tag (`zh`, `zh-cn`)    | language filter  |
 //! | `collection` | the collection name                                        | collection filter|
-//! | `content` | hash of the unit's languages and texts                       | duplicate check  |
-//! | `tokens`  | score tokens with positions (`zh:会`, `en:meeting`)           | concordance      |
+//! | `content` | 64 bits of the hash of the unit's languages and texts (indexed) | duplicate check |
+//! | `tokens`  | score tokens with positions (`zh:会`, `en:meeting`)           | candidates, second stage, concordance |
 //! | `bigrams` | adjacent score-token pairs (`zh:会\u{1}议`)                   | fuzzy candidates |
-//! | `stems`   | stemmed word tokens with positions (`en:meet`)                | concordance      |
 //! | `lengths` | per variant: language hash and token count, packed (fast) | length window    |
+//!
+//! Import speed is the number of terms Tantivy adds, so nothing is indexed that a query can
+//! derive: stemmed concordance finds the surface forms of a stem in the `tokens` dictionary
+//! ([`crate::tm::stems`]) instead of reading a field of stems, and the duplicate check's key
+//! is a number, not 32 hexadecimal digits (a unique term per unit, which the term dictionary
+//! cannot share between units).
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -29,7 +34,7 @@ use crate::{lang, text};
 
 /// Bumped whenever analysis changes what terms a text produces: an index built by another
 /// analyzer version must be rebuilt from its stored units.
-pub const ANALYZER_VERSION: u32 = 2;
+pub const ANALYZER_VERSION: u32 = 3;
 
 /// Separates the two tokens of a bigram term; it never occurs inside a token.
 pub const BIGRAM_SEPARATOR: char = '\u{1}';
@@ -46,7 +51,6 @@ pub struct Fields {
     pub content: Field,
     pub tokens: Field,
     pub bigrams: Field,
-    pub stems: Field,
     pub lengths: Field,
 }
 
@@ -67,10 +71,9 @@ pub fn build_schema() -> (Schema, Fields) {
         unit: builder.add_bytes_field("unit", STORED),
         lang: builder.add_text_field("lang", STRING),
         collection: builder.add_text_field("collection", STRING),
-        content: builder.add_text_field("content", STRING),
-        tokens: builder.add_text_field("tokens", with_positions.clone()),
+        content: builder.add_u64_field("content", INDEXED),
+        tokens: builder.add_text_field("tokens", with_positions),
         bigrams: builder.add_text_field("bigrams", with_freqs),
-        stems: builder.add_text_field("stems", with_positions),
         lengths: builder.add_u64_field("lengths", FAST),
     };
     (builder.build(), fields)
@@ -118,7 +121,7 @@ pub fn unit_document(fields: &Fields, unit: &Unit) -> TantivyDocument {
     let encoded = rmp_serde::to_vec_named(unit).expect("a unit always serializes");
     document.add_bytes(fields.unit, &encoded);
     document.add_text(fields.collection, &unit.collection);
-    document.add_text(fields.content, unit.content_key());
+    document.add_u64(fields.content, content_term(unit.content_key()));
     let mut seen_prefixes = std::collections::BTreeSet::new();
     for variant in &unit.variants {
         for prefix in lang::tag_prefixes(&variant.lang) {
@@ -127,35 +130,29 @@ pub fn unit_document(fields: &Fields, unit: &Unit) -> TantivyDocument {
             }
         }
         let primary = lang::primary_subtag(&variant.lang);
-        let tokens = text::tokens(&variant.text);
-        let mut token_terms = String::with_capacity(variant.text.len() * 3);
-        for token in &tokens {
-            push_term(&mut token_terms, &primary, &token.text, None);
-        }
-        let mut bigram_terms = String::with_capacity(variant.text.len() * 5);
-        for pair in tokens.windows(2) {
-            push_term(
-                &mut bigram_terms,
-                &primary,
-                &pair[0].text,
-                Some(&pair[1].text),
-            );
-        }
-        if let Some(stemmer) = text::stemmer_for(&primary) {
-            let mut stem_terms = String::with_capacity(variant.text.len() * 3);
-            for token in &tokens {
-                push_term(
-                    &mut stem_terms,
-                    &primary,
-                    &text::stem_token(&stemmer, token),
-                    None,
-                );
+        let normalized = text::normalize(&variant.text);
+        // About 7 bytes of terms per 3 bytes of Chinese, and less for words; sized once.
+        let mut token_terms = String::with_capacity(normalized.len() * 3);
+        let mut bigram_terms = String::with_capacity(normalized.len() * 5);
+        let mut previous: Option<&str> = None;
+        let mut token_count = 0;
+        text::for_each_token(&normalized, |token, _| {
+            push_term(&mut token_terms, &primary, token, None);
+            if let Some(previous) = previous {
+                push_term(&mut bigram_terms, &primary, previous, Some(token));
             }
-            document.add_text(fields.stems, stem_terms);
-        }
-        document.add_u64(fields.lengths, length_key(&primary, tokens.len()));
+            previous = Some(token);
+            token_count += 1;
+        });
+        document.add_u64(fields.lengths, length_key(&primary, token_count));
         document.add_text(fields.tokens, token_terms);
         document.add_text(fields.bigrams, bigram_terms);
     }
     document
+}
+
+/// The `content` term of a content key: its low 64 bits. Two units whose keys share them
+/// are told apart by comparing their variants, as with any key.
+pub fn content_term(content_key: u128) -> u64 {
+    content_key as u64
 }

@@ -12,7 +12,8 @@ use tantivy::columnar::Column;
 use tantivy::index::InvertedIndexReader;
 use tantivy::postings::TermInfo;
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, TermQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RegexPhraseQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, DocId, DocSet, Order, Searcher, SegmentReader, TERMINATED};
@@ -22,6 +23,7 @@ use crate::tm::candidates;
 use crate::tm::lengths::{LengthTable, LengthTables, TextLength};
 use crate::tm::reach;
 use crate::tm::schema::{bigram_term, length_key, token_term, Fields, LENGTH_BITS};
+use crate::tm::stems::StemTables;
 use crate::tm::unit::{Status, Unit, Variant};
 use crate::tm::TmError;
 use crate::{lang, text};
@@ -106,14 +108,14 @@ pub fn unit_by_id(searcher: &Searcher, fields: &Fields, id: u64) -> Result<Optio
     }
 }
 
-/// Units whose content key is `key` (normally zero or one).
+/// Units whose content key shares its `content` term with `key` (normally zero or one).
 pub fn units_by_content(
     searcher: &Searcher,
     fields: &Fields,
-    key: &str,
+    key: u128,
 ) -> Result<Vec<Unit>, TmError> {
     let query = TermQuery::new(
-        Term::from_field_text(fields.content, key),
+        Term::from_field_u64(fields.content, crate::tm::schema::content_term(key)),
         IndexRecordOption::Basic,
     );
     let hits = searcher.search(&query, &TopDocs::with_limit(16).order_by_score())?;
@@ -633,9 +635,64 @@ fn phrase_occurrences(
     out
 }
 
+/// The phrase `tokens` (with `needle`, their concordance keys) where every word stands for
+/// any surface form of its stem found in the index; `None` when a word's stem has no form
+/// there, so that nothing can match.
+fn stemmed_phrase(
+    searcher: &Searcher,
+    fields: &Fields,
+    stem_tables: &StemTables,
+    primary: &str,
+    stemmer: &rust_stemmers::Stemmer,
+    tokens: &[text::Token],
+    needle: &[String],
+) -> Result<Option<Box<dyn Query>>, TmError> {
+    let is_word = |token: &text::Token| token.kind == text::TokenKind::Word;
+    let stems: Vec<&str> = tokens
+        .iter()
+        .zip(needle)
+        .filter(|(token, _)| is_word(token))
+        .map(|(_, stem)| stem.as_str())
+        .collect();
+    let mut forms_of_stems = stem_tables
+        .surface_forms(searcher, fields.tokens, primary, stemmer, &stems)?
+        .into_iter();
+    let mut positions: Vec<Vec<String>> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        if !is_word(token) {
+            positions.push(vec![token.text.clone()]);
+            continue;
+        }
+        let forms = forms_of_stems.next().unwrap_or_default();
+        if forms.is_empty() {
+            return Ok(None);
+        }
+        positions.push(forms.into_iter().collect());
+    }
+    if let [forms] = positions.as_slice() {
+        let terms = forms
+            .iter()
+            .map(|form| Term::from_field_text(fields.tokens, &token_term(primary, form)));
+        return Ok(Some(Box::new(TermSetQuery::new(terms))));
+    }
+    // One regular expression per position, matching exactly its listed terms.
+    let patterns: Vec<String> = positions
+        .iter()
+        .map(|forms| {
+            let alternatives: Vec<String> = forms.iter().map(|form| regex::escape(form)).collect();
+            format!("{}:(?:{})", regex::escape(primary), alternatives.join("|"))
+        })
+        .collect();
+    Ok(Some(Box::new(RegexPhraseQuery::new(
+        fields.tokens,
+        patterns,
+    ))))
+}
+
 pub fn concordance(
     searcher: &Searcher,
     fields: &Fields,
+    stem_tables: &StemTables,
     query: &ConcordanceQuery,
 ) -> Result<ConcordanceResult, TmError> {
     let primary = lang::primary_subtag(&query.lang);
@@ -690,16 +747,29 @@ pub fn concordance(
             &filtered(phrase_on(fields.tokens, &needle)),
             &(Count, newest_first(query.limit)),
         )?,
-        Some(_) => {
+        Some(stemmer) => {
             let surface: Vec<String> = tokens.iter().map(|token| token.text.clone()).collect();
             let exact = searcher.search(
                 &filtered(phrase_on(fields.tokens, &surface)),
                 &newest_first(query.limit),
             )?;
-            let (total, stemmed) = searcher.search(
-                &filtered(phrase_on(fields.stems, &needle)),
-                &(Count, newest_first(query.limit + exact.len())),
+            // Every exact hit is a stemmed hit too, so the stemmed count is the total.
+            let stemmed_query = stemmed_phrase(
+                searcher,
+                fields,
+                stem_tables,
+                &primary,
+                stemmer,
+                &tokens,
+                &needle,
             )?;
+            let (total, stemmed) = match stemmed_query {
+                Some(stemmed_query) => searcher.search(
+                    &filtered(stemmed_query),
+                    &(Count, newest_first(query.limit + exact.len())),
+                )?,
+                None => (exact.len(), Vec::new()),
+            };
             let mut top = exact;
             for candidate in stemmed {
                 if top.len() >= query.limit {

@@ -148,7 +148,7 @@ impl Unit {
 
     /// Identity of the unit's content for duplicate detection: the same languages with the
     /// same texts in the same collection, whatever the other metadata.
-    pub fn content_key(&self) -> String {
+    pub fn content_key(&self) -> u128 {
         content_key(&self.variants, &self.collection)
     }
 }
@@ -199,7 +199,7 @@ impl NewUnit {
         }
     }
 
-    pub fn content_key(&self) -> String {
+    pub fn content_key(&self) -> u128 {
         content_key(&self.variants, &self.collection)
     }
 
@@ -231,7 +231,7 @@ impl NewUnit {
 /// separate memories, so the same pair in two collections is two units. Hashed for the
 /// index's `content` term; the store still compares the variants themselves before calling two
 /// units the same.
-fn content_key(variants: &[Variant], collection: &str) -> String {
+fn content_key(variants: &[Variant], collection: &str) -> u128 {
     let mut parts: Vec<(String, &str)> = variants
         .iter()
         .map(|variant| (variant.lang.to_ascii_lowercase(), variant.text.as_str()))
@@ -246,7 +246,7 @@ fn content_key(variants: &[Variant], collection: &str) -> String {
         joined.push_str(text);
         joined.push('\u{0}');
     }
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(joined.as_bytes()))
+    xxhash_rust::xxh3::xxh3_128(joined.as_bytes())
 }
 
 /// Are two variant lists the same content (see [`content_key`])?

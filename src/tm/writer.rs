@@ -151,7 +151,7 @@ struct GroupState {
     /// id → the unit as it will be after the commit (`None`: deleted).
     units: HashMap<u64, Option<Unit>>,
     /// content key → ids of units with that content added or edited in this group.
-    by_content: HashMap<String, Vec<u64>>,
+    by_content: HashMap<u128, Vec<u64>>,
     changed: bool,
 }
 
@@ -269,12 +269,11 @@ impl WriterTask {
             let added = (|| -> Result<(), TmError> {
                 for new_unit in units {
                     let key = new_unit.content_key();
-                    let hash = u128::from_str_radix(&key, 16).unwrap_or_default();
-                    if seen.contains(&hash)
+                    if seen.contains(&key)
                         || self
                             .existing_with_content(
                                 &empty_group,
-                                &key,
+                                key,
                                 &new_unit.variants,
                                 &new_unit.collection,
                                 None,
@@ -290,7 +289,7 @@ impl WriterTask {
                         &self.fields,
                         &new_unit.into_unit(id, now),
                     ))?;
-                    seen.insert(hash);
+                    seen.insert(key);
                     counts.imported += 1;
                 }
                 Ok(())
@@ -397,12 +396,12 @@ impl WriterTask {
     fn existing_with_content(
         &self,
         state: &GroupState,
-        key: &str,
+        key: u128,
         variants: &[crate::tm::Variant],
         collection: &str,
         except: Option<u64>,
     ) -> Result<Option<u64>, TmError> {
-        let mut candidates: Vec<u64> = state.by_content.get(key).cloned().unwrap_or_default();
+        let mut candidates: Vec<u64> = state.by_content.get(&key).cloned().unwrap_or_default();
         let searcher = self.reader.searcher();
         candidates.extend(
             search::units_by_content(&searcher, &self.fields, key)?
@@ -448,7 +447,7 @@ impl WriterTask {
             let key = new_unit.content_key();
             if let Some(existing) = self.existing_with_content(
                 state,
-                &key,
+                key,
                 &new_unit.variants,
                 &new_unit.collection,
                 None,
@@ -485,7 +484,7 @@ impl WriterTask {
         }
         if let Some(existing) = self.existing_with_content(
             state,
-            &unit.content_key(),
+            unit.content_key(),
             &unit.variants,
             &unit.collection,
             Some(id),
