@@ -201,6 +201,9 @@ fn finish_import(
     ))
 }
 
+/// How much of an upload is gathered before each write to its spool file.
+const SPOOL_WRITE_BYTES: usize = 1024 * 1024;
+
 /// Streams the request body into a temporary file in the data directory, refusing it once
 /// it passes the import size limit. The file is removed when the returned handle drops.
 pub(crate) async fn spool_body(
@@ -215,7 +218,10 @@ pub(crate) async fn spool_body(
     let file = tempfile::NamedTempFile::new_in(&incoming)
         .map_err(|error| ApiError::internal(format!("cannot create an upload file: {error}")))?;
     let (file, path) = file.into_parts();
-    let mut file = tokio::fs::File::from_std(file);
+    // Every write to a `tokio::fs::File` is a trip to the blocking pool; body chunks are a
+    // few KiB, so they are gathered into writes of a MiB.
+    let mut file =
+        tokio::io::BufWriter::with_capacity(SPOOL_WRITE_BYTES, tokio::fs::File::from_std(file));
     let mut stream = body.into_data_stream();
     let mut received: u64 = 0;
     while let Some(chunk) = stream.next().await {
@@ -228,9 +234,10 @@ pub(crate) async fn spool_body(
             .await
             .map_err(|error| ApiError::internal_or_disk_full(&error))?;
     }
+    // The last buffered MiB is written here, so a full disk can surface here too.
     tokio::io::AsyncWriteExt::flush(&mut file)
         .await
-        .map_err(|error| ApiError::internal(format!("cannot store the upload: {error}")))?;
+        .map_err(|error| ApiError::internal_or_disk_full(&error))?;
     if received == 0 {
         return Err(ApiError::bad_request(
             "bad_body",
