@@ -8,6 +8,30 @@ fn highlighted(text: &str, range: &serde_json::Value) -> String {
     text.chars().skip(start).take(end - start).collect()
 }
 
+/// The first highlighted occurrence of every hit of a concordance answer, sorted.
+fn first_highlights(body: &serde_json::Value) -> Vec<String> {
+    let mut seen: Vec<String> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hit| highlighted(hit["source"].as_str().unwrap(), &hit["highlights"][0]))
+        .collect();
+    seen.sort();
+    seen
+}
+
+/// Adds zh–en pairs one request each: one commit, so one segment, per pair.
+async fn add_one_by_one(server: &Server, pairs: &[(&str, &str)]) {
+    for (zh, en) in pairs {
+        server
+            .post_json(
+                "/api/v1/segments",
+                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
+            )
+            .await;
+    }
+}
+
 #[tokio::test]
 async fn chinese_concordance_finds_the_character_sequence_with_offsets() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,27 +82,13 @@ async fn english_concordance_matches_inflected_forms_and_full_width_text() {
             "WTO members supported the decision.",
         ),
     ];
-    for (zh, en) in pairs {
-        server
-            .post_json(
-                "/api/v1/segments",
-                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
-            )
-            .await;
-    }
+    add_one_by_one(&server, &pairs).await;
     let (status, body) = server
         .get("/api/v1/concordance?q=hold%20talk&lang=en&target_lang=zh")
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 2, "{body}");
-    let mut seen: Vec<String> = body["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|hit| highlighted(hit["source"].as_str().unwrap(), &hit["highlights"][0]))
-        .collect();
-    seen.sort();
-    assert_eq!(seen, ["hold talks", "holding talks"]);
+    assert_eq!(first_highlights(&body), ["hold talks", "holding talks"]);
 
     // Width folding: an ASCII query finds full-width text, highlighted in the original.
     let (_, body) = server.get("/api/v1/concordance?q=wto&lang=zh").await;
@@ -104,14 +114,7 @@ async fn words_as_written_come_before_other_forms_of_their_stem() {
         ("我们最初同意了。", "We initially agreed."),
         ("这是最初的想法。", "It was an initial idea."),
     ];
-    for (zh, en) in pairs {
-        server
-            .post_json(
-                "/api/v1/segments",
-                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
-            )
-            .await;
-    }
+    add_one_by_one(&server, &pairs).await;
     let (status, body) = server.get("/api/v1/concordance?q=initiative&lang=en").await;
     assert_eq!(status, 200);
     let first = &body["hits"][0];
@@ -134,27 +137,13 @@ async fn a_stemmed_phrase_keeps_its_punctuation_and_finds_forms_stored_in_other_
         ("会议在巴黎举行。", "The meeting, held in Paris, ended."),
         ("会议在罗马举行。", "A meeting held in Rome ended."),
     ];
-    for (zh, en) in pairs {
-        server
-            .post_json(
-                "/api/v1/segments",
-                json!({"source_lang":"zh","target_lang":"en","source":zh,"target":en}),
-            )
-            .await;
-    }
+    add_one_by_one(&server, &pairs).await;
     let (status, body) = server
         .get("/api/v1/concordance?q=meeting%2C%20held&lang=en")
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 2, "{body}");
-    let mut seen: Vec<String> = body["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|hit| highlighted(hit["source"].as_str().unwrap(), &hit["highlights"][0]))
-        .collect();
-    seen.sort();
-    assert_eq!(seen, ["meeting, held", "meetings, held"]);
+    assert_eq!(first_highlights(&body), ["meeting, held", "meetings, held"]);
 
     // A word whose stem has no form anywhere: nothing matches, exactly or stemmed.
     let (status, body) = server
