@@ -9,13 +9,13 @@
 //! kept while the segment lives: segments are immutable, deletions live in Tantivy's alive
 //! bitset, so a table never goes stale.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use tantivy::columnar::Column;
-use tantivy::index::SegmentId;
 use tantivy::{DocId, Searcher, SegmentReader};
 
+use crate::tm::per_segment::PerSegment;
 use crate::tm::schema::LENGTH_BITS;
 
 /// The token count of each document's text in one language.
@@ -69,13 +69,12 @@ impl LengthTable {
 /// The tables of the segments searched so far, shared by all lookups of one index.
 #[derive(Default)]
 pub struct LengthTables {
-    tables: Mutex<HashMap<(SegmentId, u64), Arc<LengthTable>>>,
+    tables: PerSegment<u64, LengthTable>,
 }
 
 impl LengthTables {
     /// The table of `language` (the language bits of a `lengths` value) in `segment`, one
-    /// of the segments of `searcher`. Building a table forgets those of segments the
-    /// searcher no longer has (merged away).
+    /// of the segments of `searcher`.
     pub fn get(
         &self,
         searcher: &Searcher,
@@ -83,28 +82,9 @@ impl LengthTables {
         lengths: &Column<u64>,
         language: u64,
     ) -> Arc<LengthTable> {
-        let key = (segment.segment_id(), language);
-        if let Some(table) = self.lock().get(&key) {
-            return table.clone();
-        }
-        // Built outside the lock: two lookups may build the same table once each, but
-        // neither waits for the other.
-        let table = Arc::new(LengthTable::build(lengths, segment.max_doc(), language));
-        let live: Vec<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(SegmentReader::segment_id)
-            .collect();
-        let mut tables = self.lock();
-        tables.retain(|(segment, _), _| live.contains(segment));
-        tables.insert(key, table.clone());
+        let Ok(table) = self.tables.get_or_build(searcher, segment, language, || {
+            Ok::<_, Infallible>(LengthTable::build(lengths, segment.max_doc(), language))
+        });
         table
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, u64), Arc<LengthTable>>> {
-        // A panic while holding the lock leaves a consistent map (inserts are single calls).
-        self.tables
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -6,6 +6,7 @@
 
 mod candidates;
 pub mod lengths;
+mod per_segment;
 mod reach;
 pub mod schema;
 pub mod search;

@@ -11,13 +11,12 @@
 //! word position accepts any surface form of that word's stem (`tm::search::concordance`).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
 
-use tantivy::index::SegmentId;
 use tantivy::schema::Field;
 use tantivy::{Searcher, SegmentReader};
 
 use crate::text;
+use crate::tm::per_segment::PerSegment;
 use crate::tm::TmError;
 
 /// The words of one language in one segment, by stem.
@@ -62,7 +61,7 @@ impl StemTable {
 /// The tables of the segments asked about so far, shared by all searches of one index.
 #[derive(Default)]
 pub struct StemTables {
-    tables: Mutex<HashMap<(SegmentId, String), Arc<StemTable>>>,
+    tables: PerSegment<String, StemTable>,
 }
 
 impl StemTables {
@@ -78,7 +77,11 @@ impl StemTables {
     ) -> Result<Vec<BTreeSet<String>>, TmError> {
         let mut found = vec![BTreeSet::new(); stems.len()];
         for segment in searcher.segment_readers() {
-            let table = self.table(searcher, segment, field, primary, stemmer)?;
+            let table = self
+                .tables
+                .get_or_build(searcher, segment, primary.to_owned(), || {
+                    StemTable::build(segment, field, primary, stemmer)
+                })?;
             for (stem, forms) in stems.iter().zip(found.iter_mut()) {
                 if let Some(words) = table.forms.get(*stem) {
                     forms.extend(words.iter().cloned());
@@ -86,39 +89,6 @@ impl StemTables {
             }
         }
         Ok(found)
-    }
-
-    fn table(
-        &self,
-        searcher: &Searcher,
-        segment: &SegmentReader,
-        field: Field,
-        primary: &str,
-        stemmer: &rust_stemmers::Stemmer,
-    ) -> Result<Arc<StemTable>, TmError> {
-        let key = (segment.segment_id(), primary.to_owned());
-        if let Some(table) = self.lock().get(&key) {
-            return Ok(table.clone());
-        }
-        // Built outside the lock: other searches go on meanwhile (two may build the same
-        // table; both are right).
-        let table = Arc::new(StemTable::build(segment, field, primary, stemmer)?);
-        let mut tables = self.lock();
-        let live: Vec<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(|segment| segment.segment_id())
-            .collect();
-        tables.retain(|(segment_id, _), _| live.contains(segment_id));
-        tables.insert(key, table.clone());
-        Ok(table)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, String), Arc<StemTable>>> {
-        // A table is inserted whole, so a panic elsewhere cannot leave the map half-written.
-        self.tables
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
